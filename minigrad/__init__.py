@@ -1,0 +1,21 @@
+"""minigrad: a small PyTorch-like tensor library with reverse-mode autodiff, for teaching.
+
+    import minigrad as mg
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    x.grad            # array([2., 4.], dtype=float32)
+"""
+from minigrad.tensor import Tensor
+from minigrad.grad_mode import (no_grad, enable_grad, is_grad_enabled, set_grad_enabled, scope,
+                                current_scope, retain_grads, detect_anomaly)
+from minigrad.creation import (tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange,
+                               manual_seed, generator, float16, float32, float64, int32, int64, bool_)
+from minigrad.functional_ops import (hadamard, matmul, exp, log, tanh, sigmoid, relu, softmax,
+                                     log_softmax, sum, mean, reshape, transpose, cat, stack, split, chunk)
+from minigrad.function import Function
+from minigrad.gradcheck import gradcheck, GradcheckError
+from minigrad.serialization import save, load, CheckpointError
+from minigrad import nn, optim  # noqa: E402
+
+__version__ = "0.1.0"

@@ -1,0 +1,128 @@
+"""Reverse-mode autodiff: walk the graph from the output back to the leaves.
+
+    1. Order every tensor that needs a gradient so each comes after all tensors that use
+       it (an iterative depth-first search: no recursion limit on long chains).
+    2. Seed the output's gradient, then visit the tensors in that order: each one's
+       gradient is complete when it is visited, so its op's backward turns it into its
+       inputs' gradients, which are summed into them (a tensor used twice gets both).
+    3. Leaves add their gradient to `.grad`; the ops free what they saved as they go.
+"""
+import numpy as np
+
+from minigrad import grad_mode
+from minigrad.function import check_finite
+
+
+def topological_order(root):
+    """Tensors that `root` depends on and that require grad, each after all its inputs."""
+    order, seen = [], set()
+    stack = [(root, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)  # all of its inputs are already in `order`
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        fn = tensor.grad_fn
+        if fn is not None:
+            for parent in fn.inputs:
+                if parent.requires_grad and id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
+
+
+def run_backward(root, grad, retain_graph=False):
+    """Compute d root / d leaf for every leaf, accumulating into `.grad`. See module docstring."""
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
+                           "create a leaf with requires_grad=True (and compute outside mg.no_grad())")
+    root._g = _seed(root, grad)
+    root._g_owned = False
+    order = topological_order(root)
+    keep_all = grad_mode.keep_grads
+    anomaly = grad_mode.anomaly
+    try:
+        for tensor in reversed(order):
+            grad = tensor._g
+            if grad is None:
+                continue
+            owned = tensor._g_owned
+            tensor._g = None
+            if tensor._hooks:
+                for hook in list(tensor._hooks):
+                    replaced = hook(grad)
+                    if replaced is not None:
+                        grad, owned = _check_hook_grad(replaced, tensor), False
+            fn = tensor.grad_fn
+            if fn is None or keep_all or tensor._retain:
+                _store_grad(tensor, grad, owned)
+                if fn is None:
+                    continue
+            if fn.released:
+                raise RuntimeError(
+                    f"backward: trying to go through the graph a second time ({fn.name} node): "
+                    f"its saved values were freed by the first backward; pass retain_graph=True "
+                    f"to the first backward() if you need to call it twice")
+            input_grads = fn.backward(grad)
+            if not retain_graph:
+                fn.release()
+            for parent, pgrad in zip(fn.inputs, input_grads):
+                if pgrad is None or not parent.requires_grad:
+                    continue
+                if pgrad.shape != parent.data.shape:
+                    raise RuntimeError(f"internal error: {fn.name}.backward gave a gradient of shape "
+                                       f"{pgrad.shape} for an input of shape {parent.data.shape}")
+                if pgrad.dtype != parent.data.dtype:
+                    pgrad = pgrad.astype(parent.data.dtype)
+                if anomaly:
+                    check_finite(pgrad, fn, fn.inputs, "backward")
+                _accumulate(parent, pgrad)
+    finally:
+        for tensor in order:
+            tensor._g = None
+
+
+def _accumulate(tensor, grad):
+    """Sum `grad` into the pending gradient of `tensor`: store it the first time, then add
+    into a buffer of our own (never into an array some other node may share)."""
+    pending = tensor._g
+    if pending is None:
+        tensor._g = grad
+        tensor._g_owned = False
+    elif tensor._g_owned:
+        np.add(pending, grad, out=pending)
+    else:
+        tensor._g = pending + grad
+        tensor._g_owned = True
+
+
+def _store_grad(tensor, grad, owned):
+    """Add a finished gradient to `tensor.grad` (in place into an array only `.grad` holds)."""
+    if tensor.grad is None:
+        tensor.grad = grad if owned else grad.copy()
+    else:
+        tensor.grad += grad
+
+
+def _seed(root, grad):
+    if grad is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implied only for a one-element output, but this tensor has "
+                f"shape {root.shape}; reduce it first (e.g. .sum()) or pass grad= of that shape")
+        return np.ones_like(root.data)
+    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.data.shape:
+        raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
+    return grad
+
+
+def _check_hook_grad(grad, tensor):
+    grad = np.asarray(getattr(grad, "data", grad))
+    if grad.shape != tensor.data.shape:
+        raise ValueError(f"register_hook: the hook returned a gradient of shape {grad.shape} "
+                         f"for a tensor of shape {tensor.shape}")
+    return grad

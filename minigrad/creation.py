@@ -1,0 +1,99 @@
+"""Making tensors: from data, filled, random; and the global random seed."""
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+float32, float64, float16 = np.float32, np.float64, np.float16
+int32, int64, bool_ = np.int32, np.int64, np.bool_
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed):
+    """Seed the generator behind randn, rand, parameter initialisation and dropout."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    return _rng
+
+
+def generator():
+    """The numpy Generator minigrad draws its random numbers from."""
+    return _rng
+
+
+def _dtype(dtype, op):
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: {dtype!r} is not a dtype; use e.g. mg.float32, mg.float64, "
+                        f"'float64' or mg.int64") from None
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """A new leaf tensor holding a copy of `data` (like torch.tensor).
+
+    Python floats become float32 (PyTorch's default), Python ints int64; numpy arrays keep
+    their dtype unless `dtype` is given.
+    """
+    dtype = _dtype(dtype, "tensor")
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is None and not isinstance(data, np.ndarray):
+        array = np.array(data)
+        if array.dtype == np.float64:
+            array = array.astype(np.float32)
+        elif array.dtype.kind in "OUS":
+            raise TypeError(f"tensor: cannot make a numeric tensor from {type(data).__name__} data")
+    else:
+        array = np.array(data, dtype=dtype)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def _shape(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def zeros(*shape, dtype=np.float32, requires_grad=False):
+    return Tensor(np.zeros(_shape(shape), dtype=_dtype(dtype, "zeros")), requires_grad)
+
+
+def ones(*shape, dtype=np.float32, requires_grad=False):
+    return Tensor(np.ones(_shape(shape), dtype=_dtype(dtype, "ones")), requires_grad)
+
+
+def full(shape, value, dtype=np.float32, requires_grad=False):
+    return Tensor(np.full(_shape((shape,)), value, dtype=_dtype(dtype, "full")), requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return Tensor(np.zeros_like(np.asarray(getattr(t, "data", t)), dtype=_dtype(dtype, "zeros_like")),
+                  requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return Tensor(np.ones_like(np.asarray(getattr(t, "data", t)), dtype=_dtype(dtype, "ones_like")),
+                  requires_grad)
+
+
+def randn(*shape, dtype=np.float32, requires_grad=False):
+    """Standard normal samples."""
+    return Tensor(_rng.standard_normal(_shape(shape)).astype(_dtype(dtype, "randn")), requires_grad)
+
+
+def rand(*shape, dtype=np.float32, requires_grad=False):
+    """Uniform samples in [0, 1)."""
+    return Tensor(_rng.random(_shape(shape)).astype(_dtype(dtype, "rand")), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+    """Evenly spaced values in [start, end) (int64 for int arguments, else float32)."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else np.float32
+    return Tensor(np.arange(start, end, step, dtype=_dtype(dtype, "arange")), requires_grad)

@@ -1,0 +1,95 @@
+"""Function: the base class of every differentiable primitive.
+
+A primitive is a class with a `forward` on numpy arrays and a `backward` that maps the
+output's gradient to one gradient per input. `Op.apply(*tensors, **params)` runs forward
+and, when a gradient is needed, records an instance of the op as the output's `grad_fn`:
+that instance is the node of the graph and holds what backward needs in `self.saved`.
+"""
+import numpy as np
+
+from minigrad import grad_mode
+from minigrad.tensor import Tensor
+
+
+class Function:
+    """One primitive op. Subclasses define:
+
+    symbol: short label for graphs ("+", "@", "tanh", ...).
+    forward(self, *arrays) -> array: may store arrays for backward in `self.saved`.
+    backward(self, grad) -> tuple of arrays (or None) with one gradient per input.
+    """
+
+    symbol = "?"
+    saved = None
+    released = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        fn = cls.__new__(cls)
+        if params:
+            fn.__dict__.update(params)
+        try:
+            data = fn.forward(*[t.data for t in inputs])
+        except (ValueError, IndexError, TypeError) as exc:
+            raise fn.shape_error(inputs, exc) from None
+        out = Tensor.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out.name = None
+        out.scope = grad_mode.scope_name
+        out._g = None
+        out._g_owned = False
+        out._hooks = None
+        out._retain = False
+        if grad_mode.enabled and any(t.requires_grad for t in inputs):
+            fn.inputs = inputs
+            out.requires_grad = True
+            out.grad_fn = fn
+        else:
+            out.requires_grad = False
+            out.grad_fn = None
+        if grad_mode.anomaly:
+            check_finite(data, fn, inputs, "forward")
+        return out
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def release(self):
+        """Free what forward saved (called by backward unless retain_graph=True)."""
+        self.saved = None
+        self.released = True
+
+    def shape_error(self, inputs, exc):
+        """The error raised when forward fails on these inputs; names the op and the shapes."""
+        shapes = " and ".join(str(t.shape) for t in inputs)
+        return type(exc)(f"{self.name.lower()}: cannot apply to shapes {shapes}: {exc}")
+
+
+def check_finite(array, fn, inputs, stage):
+    """Raise FloatingPointError if `array` holds NaN or inf (used under `mg.detect_anomaly()`)."""
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        where = f" in scope {fn_scope(inputs)!r}" if fn_scope(inputs) else ""
+        raise FloatingPointError(
+            f"detect_anomaly: {fn.name} {stage} produced NaN or inf{where}; input shapes: {shapes}")
+
+
+def fn_scope(inputs):
+    return grad_mode.scope_name or next((t.scope for t in inputs if t.scope), None)
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` over the axes numpy broadcasting added or stretched, so it has `shape`.
+
+    The one place where broadcasting is undone: every op with broadcasting inputs calls it.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
+    if axes:
+        grad = grad.sum(axis=axes)
+    return grad.reshape(shape)

@@ -1,0 +1,87 @@
+"""Global switches of the autodiff engine: grad recording, scopes, kept gradients, anomaly checks.
+
+Each switch is a plain module global read once per op, so an unused switch costs one lookup.
+The switches are process-wide (like PyTorch's, they are not meant to be flipped from threads).
+"""
+import contextlib
+import functools
+
+enabled = True       # record graphs (off inside `no_grad`)
+scope_name = None    # current scope string, e.g. "layer0/t3"; tags every node created inside
+keep_grads = False   # backward stores .grad on every intermediate tensor too
+anomaly = False      # check every forward and backward result for NaN / inf
+
+
+class _Switch(contextlib.ContextDecorator):
+    """A context manager (and decorator) that sets one global and restores it on exit."""
+
+    def __init__(self, attr, value):
+        self.attr, self.value = attr, value
+        self._saved = []
+
+    def __enter__(self):
+        self._saved.append(globals()[self.attr])
+        globals()[self.attr] = self.value
+        return self
+
+    def __exit__(self, *exc):
+        globals()[self.attr] = self._saved.pop()
+        return False
+
+
+def no_grad():
+    """Context manager and decorator: ops inside record no graph (inference, optimizer steps).
+
+    >>> with mg.no_grad():
+    ...     y = model(x)        # y.requires_grad is False
+    """
+    return _Switch("enabled", False)
+
+
+def enable_grad():
+    """Context manager and decorator: turn graph recording back on inside `no_grad`."""
+    return _Switch("enabled", True)
+
+
+def is_grad_enabled():
+    """True when ops record the graph for backward."""
+    return enabled
+
+
+def set_grad_enabled(mode):
+    """Context manager: recording on or off as `mode` says."""
+    return _Switch("enabled", bool(mode))
+
+
+def scope(name):
+    """Tag every node created inside with a scope, nested with "/": `with mg.scope("layer0/t3"):`.
+
+    The graph renderer groups nodes by scope (one cluster per time step, say).
+    """
+    name = str(name)
+    outer = globals()["scope_name"]
+    return _Switch("scope_name", name if outer is None else f"{outer}/{name}")
+
+
+def current_scope():
+    """The scope string new nodes are tagged with, or None."""
+    return scope_name
+
+
+def retain_grads():
+    """Context manager: backward run inside stores `.grad` on every intermediate tensor.
+
+    Off by default so training keeps memory low; the graph renderer turns it on to colour
+    a graph by gradient magnitude. Model code needs no change:
+
+    >>> with mg.retain_grads():
+    ...     loss = model(x).sum(); loss.backward()
+    >>> hidden.grad   # an intermediate's gradient, kept
+    """
+    return _Switch("keep_grads", True)
+
+
+def detect_anomaly():
+    """Context manager: the first op whose forward or backward yields NaN or inf raises
+    `FloatingPointError` naming the op, its scope and its input shapes."""
+    return _Switch("anomaly", True)

@@ -1,0 +1,125 @@
+"""Elementwise arithmetic with numpy broadcasting: + - * / ** and unary minus."""
+import numpy as np
+
+from minigrad.function import Function, unbroadcast
+
+
+class BinaryOp(Function):
+    """Elementwise op of two inputs; errors name both shapes."""
+
+    def shape_error(self, inputs, exc):
+        a, b = (t.shape for t in inputs)
+        return ValueError(f"{self.name.lower()}: shapes {a} and {b} cannot be broadcast together")
+
+
+class Add(BinaryOp):
+    """y = a + b;  dy/da = 1, dy/db = 1."""
+    symbol = "+"
+
+    def forward(self, a, b):
+        self.saved = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, grad):
+        a_shape, b_shape = self.saved
+        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
+
+
+class Sub(BinaryOp):
+    """y = a - b;  dy/da = 1, dy/db = -1."""
+    symbol = "-"
+
+    def forward(self, a, b):
+        self.saved = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, grad):
+        a_shape, b_shape = self.saved
+        gb = -unbroadcast(grad, b_shape) if self.inputs[1].requires_grad else None
+        return unbroadcast(grad, a_shape), gb
+
+
+class Mul(BinaryOp):
+    """y = a * b (elementwise);  dy/da = b, dy/db = a."""
+    symbol = "*"
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved
+        ga = unbroadcast(grad * b, a.shape) if self.inputs[0].requires_grad else None
+        gb = unbroadcast(grad * a, b.shape) if self.inputs[1].requires_grad else None
+        return ga, gb
+
+
+class Hadamard(Mul):
+    """The Hadamard (elementwise) product a ⊙ b of the LSTM equations; same math as `*`,
+    its own node so that graphs show the gates' products."""
+    symbol = "⊙"
+
+
+class Div(BinaryOp):
+    """y = a / b;  dy/da = 1/b, dy/db = -a/b^2 = -y/b."""
+    symbol = "/"
+
+    def forward(self, a, b):
+        y = a / b
+        self.saved = (a.shape, b, y)
+        return y
+
+    def backward(self, grad):
+        a_shape, b, y = self.saved
+        g_over_b = grad / b
+        ga = unbroadcast(g_over_b, a_shape) if self.inputs[0].requires_grad else None
+        gb = unbroadcast(-g_over_b * y, b.shape) if self.inputs[1].requires_grad else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x;  dy/dx = -1."""
+    symbol = "neg"
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class PowScalar(Function):
+    """y = x^p for a constant number p;  dy/dx = p x^(p-1)."""
+
+    @property
+    def symbol(self):
+        return f"^{self.exponent:g}"
+
+    def forward(self, x):
+        if not isinstance(self.exponent, (int, float, np.number)):
+            raise TypeError(f"pow: exponent must be a number or a tensor, got {type(self.exponent).__name__}")
+        self.saved = x
+        return x ** self.exponent
+
+    def backward(self, grad):
+        x, p = self.saved, self.exponent
+        return (grad * p * x ** (p - 1),)
+
+
+class Pow(BinaryOp):
+    """y = a^b for tensors;  dy/da = b a^(b-1), dy/db = y log(a)."""
+    symbol = "^"
+
+    def forward(self, a, b):
+        y = a ** b
+        self.saved = (a, b, y)
+        return y
+
+    def backward(self, grad):
+        a, b, y = self.saved
+        ga = unbroadcast(grad * b * a ** (b - 1), a.shape) if self.inputs[0].requires_grad else None
+        gb = None
+        if self.inputs[1].requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = unbroadcast(grad * y * np.log(a), b.shape)
+        return ga, gb

@@ -1,0 +1,42 @@
+"""Matrix product `a @ b` (2-d, batched n-d with broadcast batch axes, and 1-d vectors)."""
+import numpy as np
+
+from minigrad.function import Function, unbroadcast
+
+
+class MatMul(Function):
+    """Y = A B;  dL/dA = dL/dY B^T,  dL/dB = A^T dL/dY (batch axes summed where broadcast)."""
+    symbol = "@"
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return a @ b
+
+    def backward(self, grad):
+        a, b = self.saved
+        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, kept short
+            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+        # 1-d operands act as a row (a) or column (b) vector; restore those axes in grad
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if b.ndim == 1:
+            g2 = g2[..., None]
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        ga = gb = None
+        if need_a:
+            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if need_b:
+            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+    def shape_error(self, inputs, exc):
+        a, b = (t.shape for t in inputs)
+        if len(a) == 0 or len(b) == 0:
+            return ValueError(f"matmul: {a} @ {b}: both operands need at least one dimension")
+        inner_a, inner_b = a[-1], (b[0] if len(b) == 1 else b[-2])
+        if inner_a != inner_b:
+            return ValueError(f"matmul: {a} @ {b}: inner dimensions {inner_a} and {inner_b} differ")
+        return ValueError(f"matmul: {a} @ {b}: batch dimensions {a[:-2]} and {b[:-2]} cannot be broadcast")

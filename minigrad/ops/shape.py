@@ -1,0 +1,168 @@
+"""Ops that move values without changing them: reshape, transpose, indexing, cat, stack, split.
+
+Their backward puts each gradient value back where its value came from.
+"""
+import numpy as np
+
+from minigrad.function import Function
+
+
+class Reshape(Function):
+    """y = x viewed with a new shape;  dL/dx = dL/dy reshaped back."""
+    symbol = "reshape"
+
+    def forward(self, x):
+        self.saved = x.shape
+        return x.reshape(self.shape)
+
+    def backward(self, grad):
+        return (grad.reshape(self.saved),)
+
+    def shape_error(self, inputs, exc):
+        x = inputs[0]
+        return ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+                          f"into shape {tuple(self.shape)}")
+
+
+class Transpose(Function):
+    """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
+    symbol = "T"
+
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, grad):
+        return (grad.transpose(np.argsort(self.axes)),)
+
+
+def _is_basic(index):
+    """True when `index` uses only ints, slices, None and Ellipsis (so no position repeats)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
+class GetItem(Function):
+    """y = x[index];  dL/dx = zeros with dL/dy added at the indexed places
+    (an index that repeats a position adds its gradient once per repeat)."""
+    symbol = "[]"
+
+    def forward(self, x):
+        self.saved = x.shape, x.dtype
+        return x[self.index]
+
+    def backward(self, grad):
+        shape, dtype = self.saved
+        out = np.zeros(shape, dtype=dtype)
+        if _is_basic(self.index):
+            out[self.index] = grad
+        else:
+            np.add.at(out, self.index, grad)
+        return (out,)
+
+    def shape_error(self, inputs, exc):
+        return type(exc)(f"getitem: index {self.index!r} does not fit a tensor of shape "
+                         f"{inputs[0].shape}: {exc}")
+
+
+class Cat(Function):
+    """y = [x_1, x_2, ...] joined along `axis`;  each dL/dx_k is its slice of dL/dy."""
+    symbol = "cat"
+
+    def forward(self, *xs):
+        self.saved = np.cumsum([x.shape[self.axis] for x in xs[:-1]])
+        return np.concatenate(xs, axis=self.axis)
+
+    def backward(self, grad):
+        return tuple(np.split(grad, self.saved, axis=self.axis))
+
+    def shape_error(self, inputs, exc):
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        return ValueError(f"cat: shapes {shapes} differ outside axis {self.axis}")
+
+
+class Stack(Function):
+    """y = x_1, x_2, ... stacked along a new `axis`;  dL/dx_k = dL/dy at position k of that axis."""
+    symbol = "stack"
+
+    def forward(self, *xs):
+        return np.stack(xs, axis=self.axis)
+
+    def backward(self, grad):
+        return tuple(np.moveaxis(grad, self.axis, 0))
+
+    def shape_error(self, inputs, exc):
+        shapes = ", ".join(str(t.shape) for t in inputs)
+        return ValueError(f"stack: all tensors need the same shape, got {shapes}")
+
+
+class Cast(Function):
+    """y = x converted to another float dtype;  dL/dx = dL/dy converted back."""
+    symbol = "cast"
+
+    def forward(self, x):
+        self.saved = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, grad):
+        return (grad.astype(self.saved),)
+
+
+def _check_tensors(tensors, op):
+    from minigrad.tensor import Tensor
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    bad = [type(t).__name__ for t in tensors if not isinstance(t, Tensor)]
+    if bad:
+        raise TypeError(f"{op}: expected tensors, got {', '.join(bad)}")
+    return tensors
+
+
+def cat(tensors, axis=0, dim=None):
+    """Join tensors along an existing axis (torch.cat)."""
+    from minigrad.tensor import _one_axis
+    tensors = _check_tensors(tensors, "cat")
+    axis = _one_axis(axis if dim is None else dim, tensors[0].ndim, "cat")
+    if any(t.ndim != tensors[0].ndim for t in tensors):
+        shapes = ", ".join(str(t.shape) for t in tensors)
+        raise ValueError(f"cat: all tensors need the same number of dimensions, got {shapes}")
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors, axis=0, dim=None):
+    """Join tensors of equal shape along a new axis (torch.stack)."""
+    from minigrad.tensor import _one_axis
+    tensors = _check_tensors(tensors, "stack")
+    axis = _one_axis(axis if dim is None else dim, tensors[0].ndim + 1, "stack")
+    return Stack.apply(*tensors, axis=axis)
+
+
+def split(tensor, split_size_or_sections, axis=0, dim=None):
+    """Cut a tensor along `axis` into pieces of `split_size` (last may be smaller) or of the
+    listed sizes (torch.split). Each piece is a slice: its gradient flows back to its place."""
+    from minigrad.tensor import _one_axis
+    axis = _one_axis(axis if dim is None else dim, tensor.ndim, "split")
+    n = tensor.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split size must be positive, got {size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)]
+    else:
+        sizes = [int(s) for s in split_size_or_sections]
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} has length {n}")
+    pieces, start = [], 0
+    prefix = (slice(None),) * axis
+    for size in sizes:
+        pieces.append(tensor[prefix + (slice(start, start + size),)])
+        start += size
+    return tuple(pieces)
+
+
+def chunk(tensor, chunks, axis=0, dim=None):
+    """Cut a tensor into `chunks` equal pieces along `axis` (torch.chunk)."""
+    from minigrad.tensor import _one_axis
+    axis = _one_axis(axis if dim is None else dim, tensor.ndim, "chunk")
+    n = tensor.shape[axis]
+    return split(tensor, -(-n // chunks), axis)

@@ -1,0 +1,86 @@
+"""Optimizer: the base class; holds parameter groups and per-parameter state."""
+import copy
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+
+class Optimizer:
+    """Subclasses implement `step()` using `self.param_groups` and `self.state[param]`.
+
+    param_groups: list of dicts {"params": [...], hyper-parameters...}, as in PyTorch, so a
+    learning rate can be changed with `for g in opt.param_groups: g["lr"] = 1e-4`.
+    """
+
+    def __init__(self, params, defaults):
+        if isinstance(params, Tensor):
+            raise TypeError(f"{type(self).__name__}: params must be an iterable of tensors "
+                            f"(e.g. model.parameters()), not a single tensor")
+        params = list(params)
+        if not params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.defaults = defaults
+        self.param_groups = []
+        self.state = {}
+        for group in groups:
+            group = {**defaults, **group, "params": list(group["params"])}
+            for p in group["params"]:
+                if not isinstance(p, Tensor) or not p.requires_grad:
+                    raise TypeError(f"{type(self).__name__}: every parameter must be a tensor with "
+                                    f"requires_grad=True")
+            self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none=True):
+        """Clear gradients (to None by default, as PyTorch 2)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad[...] = 0
+
+    def step(self):
+        raise NotImplementedError
+
+    def _params(self):
+        return [p for g in self.param_groups for p in g["params"]]
+
+    def state_dict(self):
+        """{"state": {index: {name: array or number}}, "param_groups": [...]}, PyTorch's layout:
+        parameters are referred to by their position, so the dict can be saved with mg.save."""
+        index = {id(p): i for i, p in enumerate(self._params())}
+        state = {str(index[id(p)]): {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
+                 for p, s in ((p, self.state[p]) for p in self._params() if p in self.state)}
+        groups = []
+        for g in self.param_groups:
+            groups.append({**{k: v for k, v in g.items() if k != "params"},
+                           "params": [index[id(p)] for p in g["params"]]})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore what `state_dict()` gave, so training resumes exactly."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups) or any(
+                len(g["params"]) != len(own["params"]) for g, own in zip(groups, self.param_groups)):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the saved state has "
+                             f"{[len(g['params']) for g in groups]} parameters per group, this optimizer "
+                             f"{[len(g['params']) for g in self.param_groups]}")
+        params = self._params()
+        for g, own in zip(groups, self.param_groups):
+            own.update({k: copy.deepcopy(v) for k, v in g.items() if k != "params"})
+        self.state = {}
+        for key, s in state_dict["state"].items():
+            p = params[int(key)]
+            restored = {}
+            for k, v in s.items():
+                if isinstance(v, np.ndarray) and v.ndim > 0:
+                    if v.shape != p.shape:
+                        raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter "
+                                         f"{key} has shape {v.shape}, the parameter {p.shape}")
+                    v = v.astype(p.dtype, copy=True)
+                elif isinstance(v, np.ndarray):
+                    v = v.item()
+                restored[k] = v
+            self.state[p] = restored
