@@ -39,16 +39,16 @@ def run_backward(root, grad, retain_graph=False):
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                            "create a leaf with requires_grad=True (and compute outside mg.no_grad())")
+    order = topological_order(root)
     root._g = _seed(root, grad)
     root._g_owned = False
-    order = topological_order(root)
     keep_all = grad_mode.keep_grads
     anomaly = grad_mode.anomaly
     try:
         for tensor in reversed(order):
             grad = tensor._g
             if grad is None:
-                continue
+                continue  # no path from here to root carries a gradient
             owned = tensor._g_owned
             tensor._g = None
             if tensor._hooks:
@@ -68,35 +68,33 @@ def run_backward(root, grad, retain_graph=False):
                     f"to the first backward() if you need to call it twice")
             input_grads = fn.backward(grad)
             if not retain_graph:
-                fn.release()
+                fn.saved = None  # free what forward kept, as the walk goes
+                fn.released = True
             for parent, pgrad in zip(fn.inputs, input_grads):
                 if pgrad is None or not parent.requires_grad:
                     continue
-                if pgrad.shape != parent.data.shape:
+                data = parent.data
+                if pgrad.shape != data.shape:
                     raise RuntimeError(f"internal error: {fn.name}.backward gave a gradient of shape "
-                                       f"{pgrad.shape} for an input of shape {parent.data.shape}")
-                if pgrad.dtype != parent.data.dtype:
-                    pgrad = pgrad.astype(parent.data.dtype)
+                                       f"{pgrad.shape} for an input of shape {data.shape}")
+                if pgrad.dtype != data.dtype:
+                    pgrad = pgrad.astype(data.dtype)
                 if anomaly:
                     check_finite(pgrad, fn, fn.inputs, "backward")
-                _accumulate(parent, pgrad)
+                # sum into the pending gradient: keep the first as is, then add into an
+                # array of our own (never in place into an array another node may share)
+                pending = parent._g
+                if pending is None:
+                    parent._g = pgrad
+                    parent._g_owned = False
+                elif parent._g_owned:
+                    pending += pgrad
+                else:
+                    parent._g = pending + pgrad
+                    parent._g_owned = True
     finally:
         for tensor in order:
             tensor._g = None
-
-
-def _accumulate(tensor, grad):
-    """Sum `grad` into the pending gradient of `tensor`: store it the first time, then add
-    into a buffer of our own (never into an array some other node may share)."""
-    pending = tensor._g
-    if pending is None:
-        tensor._g = grad
-        tensor._g_owned = False
-    elif tensor._g_owned:
-        np.add(pending, grad, out=pending)
-    else:
-        tensor._g = pending + grad
-        tensor._g_owned = True
 
 
 def _store_grad(tensor, grad, owned):
@@ -108,14 +106,16 @@ def _store_grad(tensor, grad, owned):
 
 
 def _seed(root, grad):
+    data = root.data
     if grad is None:
-        if root.data.size != 1:
+        if data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implied only for a one-element output, but this tensor has "
                 f"shape {root.shape}; reduce it first (e.g. .sum()) or pass grad= of that shape")
-        return np.ones_like(root.data)
-    grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
-    if grad.shape != root.data.shape:
+        return np.ones(data.shape, data.dtype)
+    if type(grad) is not np.ndarray or grad.dtype != data.dtype:
+        grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
+    if grad.shape != data.shape:
         raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
     return grad
 

@@ -10,6 +10,8 @@ import numpy as np
 from minigrad import grad_mode
 from minigrad.tensor import Tensor
 
+_new_tensor = object.__new__
+
 
 class Function:
     """One primitive op. Subclasses define:
@@ -29,25 +31,31 @@ class Function:
         if params:
             fn.__dict__.update(params)
         try:
-            data = fn.forward(*[t.data for t in inputs])
+            if len(inputs) == 1:
+                data = fn.forward(inputs[0].data)
+            elif len(inputs) == 2:
+                data = fn.forward(inputs[0].data, inputs[1].data)
+            else:
+                data = fn.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as exc:
             raise fn.shape_error(inputs, exc) from None
-        out = Tensor.__new__(Tensor)
+        out = _new_tensor(Tensor)
         out.data = data
         out.grad = None
         out.name = None
         out.scope = grad_mode.scope_name
         out._g = None
-        out._g_owned = False
         out._hooks = None
         out._retain = False
-        if grad_mode.enabled and any(t.requires_grad for t in inputs):
-            fn.inputs = inputs
-            out.requires_grad = True
-            out.grad_fn = fn
-        else:
-            out.requires_grad = False
-            out.grad_fn = None
+        out.requires_grad = False
+        out.grad_fn = None
+        if grad_mode.enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs = inputs
+                    out.requires_grad = True
+                    out.grad_fn = fn
+                    break
         if grad_mode.anomaly:
             check_finite(data, fn, inputs, "forward")
         return out

@@ -137,8 +137,7 @@ class Tensor:
             grad: dL/dself, required unless self holds one element (then 1).
             retain_graph: keep the graph so backward can run through it again.
         """
-        from minigrad.autograd import run_backward
-        run_backward(self, grad, retain_graph)
+        _autograd.run_backward(self, grad, retain_graph)
 
     def retain_grad(self):
         """Keep `.grad` on this intermediate tensor after backward (leaves always keep it)."""
@@ -386,4 +385,6 @@ def _axis(axis, dim, ndim, op):
     return _one_axis(axis, ndim, op)
 
 
-from minigrad import ops as _ops  # noqa: E402  (ops import Tensor; imported last to close the loop)
+# ops and the backward engine import Tensor, so they are imported last to close the loop
+from minigrad import ops as _ops  # noqa: E402
+from minigrad import autograd as _autograd  # noqa: E402

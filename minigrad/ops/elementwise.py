@@ -44,7 +44,9 @@ class Tanh(Function):
 
     def backward(self, grad):
         y = self.saved
-        return (grad * (1 - y * y),)
+        d = grad * y            # g (1 - y^2) as g - g y y: two temporaries fewer
+        d *= y
+        return (np.subtract(grad, d, out=d),)
 
 
 class Sigmoid(Function):
@@ -64,7 +66,9 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         y = self.saved
-        return (grad * y * (1 - y),)
+        gy = grad * y           # g y (1 - y) as g y - g y y
+        gyy = gy * y
+        return (np.subtract(gy, gyy, out=gy),)
 
 
 class ReLU(Function):
