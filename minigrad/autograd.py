@@ -10,7 +10,7 @@
 import numpy as np
 
 from minigrad import grad_mode
-from minigrad.function import check_finite
+from minigrad.function import IndexedGrad, check_finite
 
 
 def topological_order(root):
@@ -74,6 +74,9 @@ def run_backward(root, grad, retain_graph=False):
                 if pgrad is None or not parent.requires_grad:
                     continue
                 data = parent.data
+                if type(pgrad) is IndexedGrad:
+                    _accumulate_indexed(parent, pgrad, anomaly, fn)
+                    continue
                 if pgrad.shape != data.shape:
                     raise RuntimeError(f"internal error: {fn.name}.backward gave a gradient of shape "
                                        f"{pgrad.shape} for an input of shape {data.shape}")
@@ -95,6 +98,21 @@ def run_backward(root, grad, retain_graph=False):
     finally:
         for tensor in order:
             tensor._g = None
+
+
+def _accumulate_indexed(tensor, grad, anomaly, fn):
+    """Add an IndexedGrad into the pending gradient of `tensor`, into a buffer of our own."""
+    if anomaly:
+        check_finite(np.asarray(grad.values), fn, fn.inputs, "backward")
+    pending = tensor._g
+    if pending is None:
+        tensor._g = grad.add_to(np.zeros(tensor.data.shape, tensor.data.dtype))
+    elif tensor._g_owned:
+        grad.add_to(pending)
+        return
+    else:
+        tensor._g = grad.add_to(pending.copy())
+    tensor._g_owned = True
 
 
 def _store_grad(tensor, grad, owned):

@@ -4,7 +4,7 @@ Their backward puts each gradient value back where its value came from.
 """
 import numpy as np
 
-from minigrad.function import Function
+from minigrad.function import Function, IndexedGrad
 
 
 class Reshape(Function):
@@ -52,12 +52,7 @@ class GetItem(Function):
 
     def backward(self, grad):
         shape, dtype = self.saved
-        out = np.zeros(shape, dtype=dtype)
-        if _is_basic(self.index):
-            out[self.index] = grad
-        else:
-            np.add.at(out, self.index, grad)
-        return (out,)
+        return (IndexedGrad(self.index, grad, shape, dtype, _is_basic(self.index)),)
 
     def shape_error(self, inputs, exc):
         return type(exc)(f"getitem: index {self.index!r} does not fit a tensor of shape "
