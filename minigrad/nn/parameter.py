@@ -10,7 +10,8 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad=True):
-        data = getattr(data, "data", data)
+        if isinstance(data, Tensor):  # (not getattr(data, "data"): an ndarray's .data is its buffer)
+            data = data.data
         data = data if isinstance(data, np.ndarray) else np.asarray(data, dtype=np.float32)
         super().__init__(data, requires_grad=requires_grad)
 

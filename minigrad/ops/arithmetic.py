@@ -103,6 +103,8 @@ class PowScalar(Function):
 
     def backward(self, grad):
         x, p = self.saved, self.exponent
+        if p == 0:  # x^0 is constant; p x^(p-1) would be 0 * inf = nan at x = 0
+            return (np.zeros_like(grad),)
         return (grad * p * x ** (p - 1),)
 
 

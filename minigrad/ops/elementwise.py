@@ -44,8 +44,8 @@ class Tanh(Function):
 
     def backward(self, grad):
         y = self.saved
-        d = grad * y            # g (1 - y^2) as g - g y y: two temporaries fewer
-        d *= y
+        d = np.asarray(grad * y)  # g (1 - y^2) as g - g y y: two temporaries fewer
+        d *= y                    # (asarray: for 0-d inputs numpy returns a scalar, not an array)
         return (np.subtract(grad, d, out=d),)
 
 
@@ -57,7 +57,7 @@ class Sigmoid(Function):
     symbol = "σ"
 
     def forward(self, x):
-        y = np.multiply(x, 0.5)
+        y = np.asarray(np.multiply(x, 0.5))  # an array even for 0-d x (numpy gives a scalar)
         np.tanh(y, out=y)
         y *= 0.5
         y += 0.5
@@ -66,7 +66,7 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         y = self.saved
-        gy = grad * y           # g y (1 - y) as g y - g y y
+        gy = np.asarray(grad * y)  # g y (1 - y) as g y - g y y (an array even when 0-d)
         gyy = gy * y
         return (np.subtract(gy, gyy, out=gy),)
 

@@ -37,7 +37,7 @@ class Adam(Optimizer):
                 m += (1 - b1) * g
                 v *= b2
                 v += (1 - b2) * (g * g)
-                denom = np.sqrt(v)
+                denom = np.sqrt(v, out=np.empty_like(v))  # an array even for a 0-d parameter
                 denom *= 1.0 / math.sqrt(1 - b2 ** t)
                 denom += eps
                 np.divide(m, denom, out=denom)
