@@ -1,0 +1,117 @@
+"""A character-level language model: characters in, a distribution over the next character out.
+
+    x (T, B) character indices
+      -> one-hot (T, B, V)  or  embedding (T, B, E)
+      -> stacked LSTM / GRU / RNN            (T, B, H), carrying its state from window to window
+      -> Linear head                         (T, B, V) logits; softmax gives p(next character)
+
+Trained with cross-entropy on the next character; `generate` then samples a text one
+character at a time, feeding each sampled character back in.
+"""
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from models.layers import GRU, LSTM, RNN
+
+CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+
+
+class CharRNN(nn.Module):
+    """CharRNN(vocab_size, hidden_size=256, num_layers=2, cell="lstm", embedding_dim=None, dropout=0.0)
+
+    Args:
+        vocab_size: V, the number of distinct characters.
+        hidden_size, num_layers: H and the depth of the recurrent stack.
+        cell: "lstm", "gru" or "rnn" (tanh).
+        embedding_dim: None feeds one-hot vectors (V wide); an int E learns an embedding.
+        dropout: dropout between recurrent layers (as torch.nn.LSTM's), in training mode.
+    """
+
+    def __init__(self, vocab_size, hidden_size=256, num_layers=2, cell="lstm", embedding_dim=None,
+                 dropout=0.0):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"CharRNN: unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
+        if not isinstance(vocab_size, (int, np.integer)) or vocab_size < 1:
+            raise ValueError(f"CharRNN: vocab_size must be a positive int, got {vocab_size!r}")
+        self.vocab_size, self.hidden_size, self.num_layers = int(vocab_size), hidden_size, num_layers
+        self.cell, self.embedding_dim, self.dropout = cell, embedding_dim, dropout
+        self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim else None
+        self.rnn = CELLS[cell](embedding_dim or vocab_size, hidden_size, num_layers, dropout=dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def config(self):
+        """The constructor's arguments: CharRNN(**model.config()) builds the same shape."""
+        return dict(vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
+                    cell=self.cell, embedding_dim=self.embedding_dim, dropout=self.dropout)
+
+    def forward(self, idx, state=None):
+        """idx (T, B) ints -> (logits (T, B, V), new state); state None starts from zeros.
+
+        The state is (h, c) for an LSTM and h for a GRU or RNN, each (num_layers, B, H).
+        """
+        idx = np.asarray(getattr(idx, "data", idx))
+        if idx.ndim != 2:
+            raise ValueError(f"CharRNN: input must be (T, B) character indices, got shape {idx.shape}")
+        if self.embedding is None:
+            x = F.one_hot(idx, self.vocab_size, dtype=mg.float32)
+        else:
+            x = self.embedding(idx)
+        out, state = self.rnn(x, state)
+        T, B = idx.shape
+        logits = self.head(out.reshape(T * B, self.hidden_size))
+        return logits.reshape(T, B, self.vocab_size), state
+
+    def extra_repr(self):
+        return f"vocab_size={self.vocab_size}, cell={self.cell!r}, input={self._input_name()}"
+
+    def _input_name(self):
+        return "one-hot" if self.embedding is None else f"embedding {self.embedding_dim}"
+
+
+def pick_next(logits, temperature=1.0, top_k=None, rng=None):
+    """Sample an index from one row of logits.
+
+    p = softmax(logits / temperature), restricted to the `top_k` most likely indices if given.
+    Temperature below 1 sharpens the distribution (safer, more repetitive text), above 1
+    flattens it; temperature 0 always picks the most likely index.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if temperature == 0:
+        return int(np.argmax(logits))
+    z = logits / temperature
+    if top_k is not None and top_k < len(z):
+        z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
+    p = np.exp(z - z.max())
+    p /= p.sum()
+    rng = np.random.default_rng() if rng is None else rng
+    return int(rng.choice(len(p), p=p))
+
+
+def generate(model, prime, length, temperature=1.0, top_k=None, rng=None):
+    """`length` indices following the indices `prime`, sampled one at a time.
+
+    The prime is read first (its last index starts the generation); then each step feeds the
+    character just sampled back in, carrying the recurrent state along.
+    """
+    prime = np.asarray(prime, dtype=np.int64).ravel()
+    if prime.size == 0:
+        raise ValueError("generate: the prime must hold at least one character")
+    was_training = model.training
+    model.eval()
+    out = []
+    try:
+        with mg.no_grad():
+            state = None
+            if prime.size > 1:
+                _, state = model(prime[:-1, None], state)
+            last = int(prime[-1])
+            for _ in range(length):
+                logits, state = model(np.array([[last]]), state)
+                last = pick_next(logits.data[0, 0], temperature, top_k, rng)
+                out.append(last)
+    finally:
+        model.train(was_training)
+    return np.array(out, dtype=np.int64)
