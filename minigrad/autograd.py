@@ -74,6 +74,8 @@ def run_backward(root, grad, retain_graph=False):
                 if pgrad is None or not parent.requires_grad:
                     continue
                 data = parent.data
+                if isinstance(pgrad, np.generic):  # numpy gives 0-d results as scalars
+                    pgrad = np.asarray(pgrad)
                 if type(pgrad) is IndexedGrad:
                     _accumulate_indexed(parent, pgrad, anomaly, fn)
                     continue
@@ -83,7 +85,7 @@ def run_backward(root, grad, retain_graph=False):
                 if pgrad.dtype != data.dtype:
                     pgrad = pgrad.astype(data.dtype)
                 if anomaly:
-                    check_finite(pgrad, fn, fn.inputs, "backward")
+                    check_finite(pgrad, fn, fn.inputs, "backward", tensor.scope)
                 # sum into the pending gradient: keep the first as is, then add into an
                 # array of our own (never in place into an array another node may share)
                 pending = parent._g
@@ -93,7 +95,7 @@ def run_backward(root, grad, retain_graph=False):
                 elif parent._g_owned:
                     pending += pgrad
                 else:
-                    parent._g = pending + pgrad
+                    parent._g = np.asarray(pending + pgrad)  # (0-d + 0-d gives a scalar)
                     parent._g_owned = True
     finally:
         for tensor in order:

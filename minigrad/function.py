@@ -39,6 +39,8 @@ class Function:
                 data = fn.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as exc:
             raise fn.shape_error(inputs, exc) from None
+        if type(data) is not np.ndarray:
+            data = np.asarray(data)
         out = _new_tensor(Tensor)
         out.data = data
         out.grad = None
@@ -72,14 +74,20 @@ class Function:
     def shape_error(self, inputs, exc):
         """The error raised when forward fails on these inputs; names the op and the shapes."""
         shapes = " and ".join(str(t.shape) for t in inputs)
-        return type(exc)(f"{self.name.lower()}: cannot apply to shapes {shapes}: {exc}")
+        message = f"{self.name.lower()}: cannot apply to shapes {shapes}: {exc}"
+        try:
+            return type(exc)(message)
+        except Exception:  # an exception class whose __init__ wants other arguments
+            return next(t for t in (ValueError, IndexError, TypeError) if isinstance(exc, t))(message)
 
 
-def check_finite(array, fn, inputs, stage):
-    """Raise FloatingPointError if `array` holds NaN or inf (used under `mg.detect_anomaly()`)."""
+def check_finite(array, fn, inputs, stage, scope=None):
+    """Raise FloatingPointError if `array` holds NaN or inf (used under `mg.detect_anomaly()`).
+    `scope` is the scope the node was made in (backward runs outside it)."""
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         shapes = ", ".join(str(t.shape) for t in inputs)
-        where = f" in scope {fn_scope(inputs)!r}" if fn_scope(inputs) else ""
+        scope = scope or fn_scope(inputs)
+        where = f" in scope {scope!r}" if scope else ""
         raise FloatingPointError(
             f"detect_anomaly: {fn.name} {stage} produced NaN or inf{where}; input shapes: {shapes}")
 

@@ -4,7 +4,6 @@ Each switch is a plain module global read once per op, so an unused switch costs
 The switches are process-wide (like PyTorch's, they are not meant to be flipped from threads).
 """
 import contextlib
-import functools
 
 enabled = True       # record graphs (off inside `no_grad`)
 scope_name = None    # current scope string, e.g. "layer0/t3"; tags every node created inside
@@ -58,9 +57,21 @@ def scope(name):
 
     The graph renderer groups nodes by scope (one cluster per time step, say).
     """
-    name = str(name)
-    outer = globals()["scope_name"]
-    return _Switch("scope_name", name if outer is None else f"{outer}/{name}")
+    return _Scope(str(name))
+
+
+class _Scope(_Switch):
+    """A scope joins its name to the scope current when it is entered (not when it was made),
+    so `@mg.scope("cell")` on a function nests inside whatever scope calls it."""
+
+    def __init__(self, name):
+        super().__init__("scope_name", None)
+        self.name = name
+
+    def __enter__(self):
+        outer = globals()["scope_name"]
+        self.value = self.name if outer is None else f"{outer}/{self.name}"
+        return super().__enter__()
 
 
 def current_scope():

@@ -80,6 +80,9 @@ def save(obj, path):
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)  # mkstemp makes the file private (0600); give it a plain file's mode
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -115,19 +118,25 @@ def load(path):
                     arrays[name[:-4]] = np.lib.format.read_array(entry, allow_pickle=False)
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+    except Exception as exc:  # a damaged header makes zipfile raise almost anything
+        # (BadZipFile, EOFError, but also NotImplementedError for a "compression method",
+        # RuntimeError for an "encrypted" flag, struct.error, zlib.error, ...)
         raise CheckpointError(f"load: {path} is not a readable minigrad checkpoint "
                               f"(truncated or corrupted?): {exc}") from None
     try:
         meta = json.loads(arrays.pop(_META).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"load: {path} has unreadable metadata: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or "object" not in meta:
         raise CheckpointError(f"load: {path} is not a minigrad checkpoint")
-    if meta.get("version", 0) > VERSION:
+    if not isinstance(meta.get("version"), int):
+        raise CheckpointError(f"load: {path} has no valid format version")
+    if meta["version"] > VERSION:
         raise CheckpointError(f"load: {path} was written by a newer minigrad (format version "
                               f"{meta['version']}); upgrade minigrad to read it")
     try:
         return _decode(meta["object"], arrays)
     except KeyError as exc:
         raise CheckpointError(f"load: {path} refers to a missing array {exc}") from None
+    except (TypeError, AttributeError) as exc:
+        raise CheckpointError(f"load: {path} has malformed metadata: {exc}") from None

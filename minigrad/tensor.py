@@ -24,6 +24,8 @@ class Tensor:
         scope: the scope (`mg.scope`) the tensor was created in, or None.
     """
 
+    __array_ufunc__ = None  # numpy defers to our operators: np.float64(2) * x is a Tensor
+
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "scope",
                  "_g", "_g_owned", "_hooks", "_retain", "__weakref__")
 
@@ -300,24 +302,25 @@ class Tensor:
         return self.reshape(-1)
 
     def transpose(self, *axes):
-        """Permute axes: no argument reverses them; two ints swap those two (as torch.transpose)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        """No argument reverses the axes; two ints swap those two (as torch.transpose, for any
+        number of dimensions); a tuple, or three ints or more, is a full permutation (as numpy)."""
         n = self.ndim
-        if not axes:
-            axes = tuple(range(n - 1, -1, -1))
-        elif len(axes) == 2 and n != 2:
+        if len(axes) == 2 and not isinstance(axes[0], (tuple, list)):
             a, b = (_one_axis(x, n, "transpose") for x in axes)
             perm = list(range(n))
             perm[a], perm[b] = perm[b], perm[a]
-            axes = tuple(perm)
-        else:
-            axes = tuple(_one_axis(x, n, "transpose") for x in axes)
-            if sorted(axes) != list(range(n)):
-                raise ValueError(f"transpose: axes {axes} are not a permutation of a {n}-d tensor's axes")
-        return _ops.Transpose.apply(self, axes=axes)
+            return _ops.Transpose.apply(self, axes=tuple(perm))
+        return self.permute(*axes) if axes else self.permute(tuple(range(n - 1, -1, -1)))
 
-    permute = transpose
+    def permute(self, *axes):
+        """Reorder the axes: axis k of the result is axis axes[k] of self (torch.permute)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        n = self.ndim
+        axes = tuple(_one_axis(x, n, "permute") for x in axes)
+        if sorted(axes) != list(range(n)):
+            raise ValueError(f"permute: axes {axes} are not a permutation of a {n}-d tensor's axes")
+        return _ops.Transpose.apply(self, axes=axes)
 
     def __getitem__(self, index):
         return _ops.GetItem.apply(self, index=_raw_index(index))

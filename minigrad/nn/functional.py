@@ -67,7 +67,8 @@ def embedding(indices, weight):
     idx = _indices(indices, "embedding")
     n = weight.shape[0]
     if idx.size and (idx.min() < -n or idx.max() >= n):
-        raise IndexError(f"embedding: index {idx.max()} is out of range for {n} embeddings")
+        bad = idx.max() if idx.max() >= n else idx.min()
+        raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings")
     return GetItem.apply(weight, index=idx)
 
 

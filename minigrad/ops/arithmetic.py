@@ -98,6 +98,8 @@ class PowScalar(Function):
     def forward(self, x):
         if not isinstance(self.exponent, (int, float, np.number)):
             raise TypeError(f"pow: exponent must be a number or a tensor, got {type(self.exponent).__name__}")
+        if isinstance(self.exponent, np.generic):  # a numpy scalar would upcast float32 to float64
+            self.exponent = self.exponent.item()
         self.saved = x
         return x ** self.exponent
 

@@ -52,23 +52,28 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + e^-x);  dy/dx = y (1 - y).
 
-    Computed as (1 + tanh(x/2)) / 2, the same function, which never overflows.
+    Computed as written: e^-x may overflow to inf for x < -88 (float32), and then y is 1/inf = 0,
+    the right answer, so that overflow (and the underflow of e^-x for large x) is silenced.
+    Unlike (1 + tanh(x/2)) / 2, this keeps full relative precision for very negative x
+    (where that form cancels to 0 already at x = -18 in float32, and log(sigmoid) becomes -inf).
     """
     symbol = "σ"
 
     def forward(self, x):
-        y = np.asarray(np.multiply(x, 0.5))  # an array even for 0-d x (numpy gives a scalar)
-        np.tanh(y, out=y)
-        y *= 0.5
-        y += 0.5
+        # (a new float array, even for int or 0-d x, for which numpy would give a scalar)
+        y = np.asarray(np.negative(x, dtype=None if x.dtype.kind == "f" else np.float64))
+        with np.errstate(over="ignore", under="ignore"):
+            np.exp(y, out=y)
+        y += 1
+        np.reciprocal(y, out=y)
         self.saved = y
         return y
 
     def backward(self, grad):
         y = self.saved
-        gy = np.asarray(grad * y)  # g y (1 - y) as g y - g y y (an array even when 0-d)
-        gyy = gy * y
-        return (np.subtract(gy, gyy, out=gy),)
+        gy = np.asarray(grad * y)  # g y (1 - y); an array even when 0-d
+        gy *= 1 - y                # (not g y - g y y: (g y) y underflows where y is tiny)
+        return (gy,)
 
 
 class ReLU(Function):

@@ -159,5 +159,7 @@ def chunk(tensor, chunks, axis=0, dim=None):
     """Cut a tensor into `chunks` equal pieces along `axis` (torch.chunk)."""
     from minigrad.tensor import _one_axis
     axis = _one_axis(axis if dim is None else dim, tensor.ndim, "chunk")
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: the number of chunks must be a positive int, got {chunks!r}")
     n = tensor.shape[axis]
-    return split(tensor, -(-n // chunks), axis)
+    return split(tensor, max(-(-n // chunks), 1), axis)

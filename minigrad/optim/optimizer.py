@@ -68,19 +68,21 @@ class Optimizer:
                              f"{[len(g['params']) for g in groups]} parameters per group, this optimizer "
                              f"{[len(g['params']) for g in self.param_groups]}")
         params = self._params()
-        for g, own in zip(groups, self.param_groups):
-            own.update({k: copy.deepcopy(v) for k, v in g.items() if k != "params"})
-        self.state = {}
+        new_state = {}  # built in full before anything changes: a bad state leaves self as it was
         for key, s in state_dict["state"].items():
             p = params[int(key)]
             restored = {}
             for k, v in s.items():
-                if isinstance(v, np.ndarray) and v.ndim > 0:
-                    if v.shape != p.shape:
+                if isinstance(v, np.ndarray):
+                    if v.ndim == 0 and (p.ndim > 0 or v.dtype.kind != "f"):
+                        v = v.item()  # a number such as the step count
+                    elif v.shape != p.shape:
                         raise ValueError(f"{type(self).__name__}.load_state_dict: state {k!r} of parameter "
                                          f"{key} has shape {v.shape}, the parameter {p.shape}")
-                    v = v.astype(p.dtype, copy=True)
-                elif isinstance(v, np.ndarray):
-                    v = v.item()
+                    else:  # (the buffers of a 0-d parameter are 0-d arrays, not numbers)
+                        v = v.astype(p.dtype, copy=True)
                 restored[k] = v
-            self.state[p] = restored
+            new_state[p] = restored
+        for g, own in zip(groups, self.param_groups, strict=True):
+            own.update({k: copy.deepcopy(v) for k, v in g.items() if k != "params"})
+        self.state = new_state

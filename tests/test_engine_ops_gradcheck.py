@@ -1,0 +1,578 @@
+"""Every differentiable op, checked with mg.gradcheck (float64 central differences) over
+shapes drawn by hypothesis, broadcasting included; plus forward values against numpy.
+
+CATALOGUE maps a case name to a builder `build(draw) -> (fn, inputs)`; `draw` is
+hypothesis' `data.draw`, so each example picks its own shapes, axes, indices and values.
+"""
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigrad as mg
+from minigrad.nn import functional as F
+
+SETTINGS = settings(deadline=None, max_examples=15, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+# ---------------------------------------------------------------- value helpers
+def _rng(draw):
+    return np.random.default_rng(draw(st.integers(0, 2**32 - 1), label="seed"))
+
+
+def _normal(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def _positive(rng, shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def _away_from_zero(rng, shape):
+    """Values with |x| in [0.2, 2]: kinks (relu, abs) and poles (1/x) stay far from the nudges."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 2.0, shape)
+
+
+def _distinct(rng, shape):
+    """Values at least 0.1 apart (no ties for max, no crossing of the max when nudged)."""
+    size = int(np.prod(shape, dtype=int))
+    return (rng.permutation(size).reshape(shape) * 0.1 + rng.uniform(-1, 1)).astype(np.float64)
+
+
+def _shape(draw, min_dims=0, max_dims=3):
+    return draw(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=3), label="shape")
+
+
+def _broadcast_pair(draw):
+    return draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, min_side=1,
+                                                  max_side=3), label="shapes").input_shapes
+
+
+def _axis_arg(draw, ndim):
+    """None, one axis (maybe negative) or a tuple of distinct axes."""
+    if ndim == 0:
+        return None
+    kind = draw(st.sampled_from(["none", "int", "tuple"]), label="axis kind")
+    if kind == "none":
+        return None
+    if kind == "int":
+        return draw(st.integers(-ndim, ndim - 1), label="axis")
+    axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True), label="axes")
+    return tuple(axes)
+
+
+# ---------------------------------------------------------------- the catalogue
+CATALOGUE = {}
+
+
+def case(name):
+    def register(build):
+        CATALOGUE[name] = build
+        return build
+    return register
+
+
+def _binary(name, op, left=_normal, right=_normal):
+    @case(name)
+    def build(draw):
+        rng = _rng(draw)
+        sa, sb = _broadcast_pair(draw)
+        return op, [left(rng, sa), right(rng, sb)]
+
+
+_binary("add", lambda a, b: a + b)
+_binary("sub", lambda a, b: a - b)
+_binary("mul", lambda a, b: a * b)
+_binary("hadamard", mg.hadamard)
+_binary("div", lambda a, b: a / b, right=_away_from_zero)
+_binary("pow_tensor_exponent", lambda a, b: a ** b, left=_positive)
+
+
+def _unary(name, op, values=_normal, min_dims=0):
+    @case(name)
+    def build(draw):
+        rng = _rng(draw)
+        return op, [values(rng, _shape(draw, min_dims=min_dims))]
+
+
+_unary("neg", lambda x: -x)
+_unary("add_scalar", lambda x: x + 2.5)
+_unary("radd_scalar", lambda x: 2.5 + x)
+_unary("rsub_scalar", lambda x: 2.5 - x)
+_unary("mul_scalar", lambda x: x * -1.5)
+_unary("rmul_scalar", lambda x: -1.5 * x)
+_unary("div_scalar", lambda x: x / 4)
+_unary("rdiv_scalar", lambda x: 3.0 / x, values=_away_from_zero)
+_unary("rpow_scalar_base", lambda x: 2.0 ** x)
+_unary("sqrt", lambda x: x.sqrt(), values=_positive)
+_unary("exp", mg.exp)
+_unary("exp_method", lambda x: x.exp())
+_unary("log", mg.log, values=_positive)
+_unary("tanh", mg.tanh)
+_unary("sigmoid", mg.sigmoid)
+_unary("relu", mg.relu, values=_away_from_zero)
+_unary("abs", lambda x: x.abs(), values=_away_from_zero)
+_unary("T", lambda x: x.T)
+_unary("transpose_reverse", lambda x: mg.transpose(x))
+_unary("flatten", lambda x: x.flatten())
+_unary("composite", lambda x: ((x * x).tanh() + x.sigmoid() * 2).exp().sum(axis=-1) if x.ndim else x * x)
+
+
+@case("cast_float32_roundtrip")
+def _(draw):
+    # float32 rounding (~1e-7 relative) swamps a 1e-6 nudge; the cast is linear, so a large
+    # eps is exact up to that rounding.
+    rng = _rng(draw)
+    return (lambda x: x.to(mg.float32).to(mg.float64)), [_normal(rng, _shape(draw))], {"eps": 1e-2}
+
+
+@case("pow_scalar_exponent")
+def _(draw):
+    rng = _rng(draw)
+    p = draw(st.sampled_from([0, 1, 2, 3, -1, -2, 0.5, 1.5, -0.5, 2.0]), label="exponent")
+    shape = _shape(draw)
+    x = _positive(rng, shape) if isinstance(p, float) else _away_from_zero(rng, shape)
+    return (lambda t: t ** p), [x]
+
+
+# matmul: 2-d, batched with broadcast batch axes, and the 1-d cases
+@case("matmul_2d")
+def _(draw):
+    rng = _rng(draw)
+    n, k, m = (draw(st.integers(1, 4)) for _ in range(3))
+    return (lambda a, b: a @ b), [_normal(rng, (n, k)), _normal(rng, (k, m))]
+
+
+@case("matmul_batched_broadcast")
+def _(draw):
+    rng = _rng(draw)
+    ba, bb = draw(hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, min_side=1,
+                                                    max_side=3)).input_shapes
+    n, k, m = (draw(st.integers(1, 3)) for _ in range(3))
+    return mg.matmul, [_normal(rng, ba + (n, k)), _normal(rng, bb + (k, m))]
+
+
+@case("matmul_1d_2d")
+def _(draw):
+    rng = _rng(draw)
+    k, m = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return (lambda a, b: a @ b), [_normal(rng, (k,)), _normal(rng, (k, m))]
+
+
+@case("matmul_2d_1d")
+def _(draw):
+    rng = _rng(draw)
+    n, k = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    return (lambda a, b: a @ b), [_normal(rng, (n, k)), _normal(rng, (k,))]
+
+
+@case("matmul_1d_1d")
+def _(draw):
+    rng = _rng(draw)
+    k = draw(st.integers(1, 5))
+    return (lambda a, b: a @ b), [_normal(rng, (k,)), _normal(rng, (k,))]
+
+
+@case("matmul_1d_batched")
+def _(draw):
+    rng = _rng(draw)
+    k, m, batch = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (lambda a, b: a @ b), [_normal(rng, (k,)), _normal(rng, (batch, k, m))]
+
+
+@case("matmul_batched_1d")
+def _(draw):
+    rng = _rng(draw)
+    n, k, batch = draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (lambda a, b: a @ b), [_normal(rng, (batch, n, k)), _normal(rng, (k,))]
+
+
+# reductions
+def _reduction(name, method, values=_normal):
+    @case(name)
+    def build(draw):
+        rng = _rng(draw)
+        shape = _shape(draw)
+        axis = _axis_arg(draw, len(shape))
+        keepdims = draw(st.booleans(), label="keepdims")
+        return (lambda x: getattr(x, method)(axis=axis, keepdims=keepdims)), [values(rng, shape)]
+
+
+_reduction("sum", "sum")
+_reduction("mean", "mean")
+_reduction("max", "max", values=_distinct)
+
+
+@case("sum_mean_functional_dim")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    dim = draw(st.integers(-len(shape), len(shape) - 1))
+    return (lambda x: (mg.sum(x, dim=dim), mg.mean(x, dim=dim, keepdims=True))), [_normal(rng, shape)]
+
+
+# shape ops
+@case("reshape")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    size = int(np.prod(shape, dtype=int))
+    target = draw(st.sampled_from([(size,), (-1,), (1, size), (size, 1, 1), (-1, 1)]), label="target")
+    return (lambda x: x.reshape(target)), [_normal(rng, shape)]
+
+
+@case("reshape_varargs_and_view")
+def _(draw):
+    rng = _rng(draw)
+    a, b = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (lambda x: mg.reshape(x, b, a).view(a * b) * 1.0), [_normal(rng, (a, b))]
+
+
+@case("permute")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    perm = tuple(draw(st.permutations(range(len(shape))), label="perm"))
+    return (lambda x: x.permute(perm)), [_normal(rng, shape)]
+
+
+@case("transpose_swap_two_axes")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=3, max_dims=4)
+    a, b = (draw(st.integers(-len(shape), len(shape) - 1)) for _ in range(2))
+    return (lambda x: x.transpose(a, b)), [_normal(rng, shape)]
+
+
+@case("getitem_slices")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    index = tuple(draw(st.slices(n), label="slice") for n in shape)
+    return (lambda x: x[index]), [_normal(rng, shape)]
+
+
+@case("getitem_int_and_slice")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    i = draw(st.integers(-shape[0], shape[0] - 1), label="int")
+    rest = tuple(draw(st.slices(n)) for n in shape[1:])
+    return (lambda x: x[(i,) + rest]), [_normal(rng, shape)]
+
+
+@case("getitem_int_array_repeated")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    n = shape[0]
+    idx = draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=5), label="indices")
+    idx = np.array(idx + [idx[0], idx[0]])  # at least one index repeats
+    as_tensor = draw(st.booleans(), label="index as tensor")
+    index = mg.tensor(idx) if as_tensor else idx
+    return (lambda x: x[index]), [_normal(rng, shape)]
+
+
+@case("getitem_two_int_arrays")
+def _(draw):
+    rng = _rng(draw)
+    n, m = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    rows = np.array(draw(st.lists(st.integers(0, n - 1), min_size=2, max_size=6)))
+    cols = np.array(draw(st.lists(st.integers(0, m - 1), min_size=len(rows), max_size=len(rows))))
+    return (lambda x: x[rows, cols]), [_normal(rng, (n, m))]
+
+
+@case("getitem_array_with_slice")
+def _(draw):
+    rng = _rng(draw)
+    n, m = draw(st.integers(1, 3)), draw(st.integers(2, 3))
+    rows = [0] * draw(st.integers(1, 3)) + [n - 1]
+    return (lambda x: x[rows, 1:]), [_normal(rng, (n, m))]
+
+
+@case("getitem_bool_mask")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    mask = rng.random(shape) < 0.5
+    whole = draw(st.booleans(), label="full-shape mask")
+    if not whole:  # a mask over the first axis only
+        mask = mask.reshape(shape[0], -1)[:, 0]
+    if draw(st.booleans(), label="mask as tensor"):
+        mask = mg.tensor(mask)
+    return (lambda x: x[mask]), [_normal(rng, shape)]
+
+
+@case("cat")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    axis = draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    k = draw(st.integers(1, 3), label="count")
+    shapes = []
+    for _ in range(k):
+        s = list(shape)
+        s[axis] = draw(st.integers(1, 3))
+        shapes.append(tuple(s))
+    return (lambda *xs: mg.cat(xs, axis=axis)), [_normal(rng, s) for s in shapes]
+
+
+@case("stack")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    axis = draw(st.integers(-len(shape) - 1, len(shape)), label="axis")
+    k = draw(st.integers(1, 3), label="count")
+    return (lambda *xs: mg.stack(xs, dim=axis)), [_normal(rng, shape) for _ in range(k)]
+
+
+@case("split_size")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    axis = draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    size = draw(st.integers(1, 4), label="size")
+    return (lambda x: x.split(size, axis=axis)), [_normal(rng, shape)]
+
+
+@case("split_sections")
+def _(draw):
+    rng = _rng(draw)
+    n, m = draw(st.integers(1, 5)), draw(st.integers(1, 3))
+    cut = draw(st.integers(0, n), label="cut")
+    return (lambda x: mg.split(x, [cut, n - cut], dim=0)), [_normal(rng, (n, m))]
+
+
+@case("chunk")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    axis = draw(st.integers(0, len(shape) - 1), label="axis")
+    chunks = draw(st.integers(1, 4), label="chunks")
+    return (lambda x: mg.chunk(x, chunks, axis)), [_normal(rng, shape)]
+
+
+def _softmaxlike(name, fn):
+    @case(name)
+    def build(draw):
+        rng = _rng(draw)
+        shape = _shape(draw, min_dims=1)
+        axis = draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+        return (lambda x: fn(x, axis)), [_normal(rng, shape) * 3]
+
+
+_softmaxlike("softmax", lambda x, a: x.softmax(a))
+_softmaxlike("softmax_functional_dim", lambda x, a: mg.softmax(x, dim=a))
+_softmaxlike("log_softmax", lambda x, a: x.log_softmax(axis=a))
+_softmaxlike("log_softmax_functional", lambda x, a: F.log_softmax(x, a))
+
+
+@case("cross_entropy")
+def _(draw):
+    rng = _rng(draw)
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    targets = rng.integers(0, c, n)
+    return (lambda x, t: F.cross_entropy(x, t)), [_normal(rng, (n, c)) * 3, targets]
+
+
+@case("nll_loss")
+def _(draw):
+    rng = _rng(draw)
+    n, c = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    targets = rng.integers(0, c, n)
+    return (lambda x: F.nll_loss(x.log_softmax(1), targets)), [_normal(rng, (n, c))]
+
+
+@case("mse_loss")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    return F.mse_loss, [_normal(rng, shape), _normal(rng, shape)]
+
+
+@case("linear")
+def _(draw):
+    rng = _rng(draw)
+    n, i, o = (draw(st.integers(1, 3)) for _ in range(3))
+    return F.linear, [_normal(rng, (n, i)), _normal(rng, (o, i)), _normal(rng, (o,))]
+
+
+@case("embedding_repeated_indices")
+def _(draw):
+    rng = _rng(draw)
+    v, d = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    idx = rng.integers(0, v, (draw(st.integers(1, 3)), 3))
+    idx[0, 0] = idx[0, 1] = idx.flat[-1]
+    return (lambda w: F.embedding(idx, w)), [_normal(rng, (v, d))]
+
+
+@pytest.mark.parametrize("name", sorted(CATALOGUE))
+@SETTINGS
+@given(data=st.data())
+def test_gradcheck(name, data):
+    fn, inputs, *options = CATALOGUE[name](data.draw)
+    assert mg.gradcheck(fn, inputs, **(options[0] if options else {})) is True
+
+
+@settings(deadline=None, max_examples=1, derandomize=True)
+@given(data=st.data())
+def test_catalogue_covers_every_primitive_op(data):
+    """Each Function subclass exported by minigrad.ops is exercised by at least one case."""
+    covered, seen, keep_alive = set(), set(), []  # (alive, so no id is reused)
+    for build in CATALOGUE.values():
+        fn, inputs, *_ = build(data.draw)
+        tensors = [mg.tensor(x, requires_grad=True) if x.dtype.kind == "f" else x for x in inputs]
+        out = fn(*tensors)
+        stack = list(out) if isinstance(out, tuple) else [out]
+        keep_alive.append(out)
+        while stack:
+            t = stack.pop()
+            if t.grad_fn is not None and id(t.grad_fn) not in seen:
+                seen.add(id(t.grad_fn))
+                covered.add(type(t.grad_fn).__name__)
+                stack.extend(t.grad_fn.inputs)
+    missing = set(mg.ops.__all__) - covered
+    assert not missing, f"ops without a gradcheck case: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("axis", range(-3, 3))
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_family_gradcheck_on_every_axis(op, axis):
+    x = np.random.default_rng(axis + 3).standard_normal((2, 3, 4)) * 3
+    assert mg.gradcheck(lambda t: getattr(t, op)(axis), [x])
+
+
+def test_mask_from_comparison_selects_and_routes_gradient():
+    x = mg.tensor([-1.0, 2.0, -3.0, 4.0], requires_grad=True)
+    y = x[x > 0]
+    np.testing.assert_array_equal(y.data, [2.0, 4.0])
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 4.0, 0.0, 8.0])
+
+
+# ---------------------------------------------------------------- forward values against numpy
+def _softmax_np(x, axis):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+FORWARD = {
+    "add": (lambda a, b: a + b, lambda a, b: a + b, 2),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b, 2),
+    "mul": (lambda a, b: a * b, lambda a, b: a * b, 2),
+    "hadamard": (mg.hadamard, np.multiply, 2),
+    "div": (lambda a, b: a / b, lambda a, b: a / b, 2),
+    "pow": (lambda a, b: a.abs() ** b, lambda a, b: np.abs(a) ** b, 2),
+    "rpow": (lambda a: 2.0 ** a, lambda a: 2.0 ** a, 1),
+    "rsub": (lambda a: 1.0 - a, lambda a: 1.0 - a, 1),
+    "rdiv": (lambda a: 1.0 / a, lambda a: 1.0 / a, 1),
+    "neg": (lambda a: -a, np.negative, 1),
+    "exp": (mg.exp, np.exp, 1),
+    "log": (lambda a: a.abs().log(), lambda a: np.log(np.abs(a)), 1),
+    "sqrt": (lambda a: a.abs().sqrt(), lambda a: np.sqrt(np.abs(a)), 1),
+    "tanh": (mg.tanh, np.tanh, 1),
+    "sigmoid": (mg.sigmoid, lambda a: 1 / (1 + np.exp(-a)), 1),
+    "relu": (mg.relu, lambda a: np.maximum(a, 0), 1),
+    "abs": (lambda a: a.abs(), np.abs, 1),
+    "sum0": (lambda a: a.sum(0), lambda a: a.sum(0), 1),
+    "mean_keep": (lambda a: a.mean(axis=(0, 1), keepdims=True), lambda a: a.mean((0, 1), keepdims=True), 1),
+    "max1": (lambda a: a.max(axis=1), lambda a: a.max(1), 1),
+    "max_all": (lambda a: a.max(), np.max, 1),
+    "softmax0": (lambda a: a.softmax(0), lambda a: _softmax_np(a, 0), 1),
+    "log_softmax-1": (lambda a: a.log_softmax(-1), lambda a: np.log(_softmax_np(a, -1)), 1),
+    "matmul": (lambda a, b: a @ b.T, lambda a, b: a @ b.T, 2),
+    "T": (lambda a: a.T, lambda a: a.T, 1),
+    "permute": (lambda a: a.permute(1, 0), lambda a: a.T, 1),
+    "getitem": (lambda a: a[[1, 1, 0], ::-1], lambda a: a[[1, 1, 0], ::-1], 1),
+    "cat": (lambda a, b: mg.cat([a, b], 1), lambda a, b: np.concatenate([a, b], 1), 2),
+    "stack": (lambda a, b: mg.stack([a, b], -1), lambda a, b: np.stack([a, b], -1), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORWARD))
+def test_forward_values_match_numpy(name):
+    op, ref, arity = FORWARD[name]
+    rng = np.random.default_rng(7)
+    arrays = [rng.uniform(0.3, 2.0, (3, 4)) * rng.choice([-1, 1], (3, 4)) for _ in range(arity)]
+    out = op(*[mg.tensor(a) for a in arrays])
+    np.testing.assert_allclose(out.data, ref(*arrays), rtol=1e-12, atol=1e-12)
+
+
+# ---------------------------------------------------------------- specific gradient values
+def test_repeated_integer_indices_accumulate():
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_array_equal(x.grad, [3.0, 0.0, 1.0, 0.0])
+
+
+def test_repeated_rows_accumulate_weighted():
+    x = mg.tensor(np.zeros((3, 2)), requires_grad=True)
+    w = np.array([[1.0, 2.0], [10.0, 20.0], [100.0, 200.0]])
+    (x[np.array([2, 2, 0])] * mg.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[100.0, 200.0], [0, 0], [11.0, 22.0]])
+
+
+def test_bool_mask_gradient_lands_on_selected_elements():
+    x = mg.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    mask = np.array([[True, False, True], [False, True, True]])
+    (x[mask] * mg.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[1.0, 0.0, 2.0], [0.0, 3.0, 4.0]])
+
+
+def test_max_ties_share_the_gradient_like_amax():
+    """torch.amax (and torch.max with no dim) split the gradient evenly between tied maxima."""
+    x = mg.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), requires_grad=True)
+    x.max(axis=1).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])
+    x.grad = None
+    x.max().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]])
+
+
+def test_pow_zero_exponent_has_zero_gradient_at_zero():
+    x = mg.tensor([0.0, 2.0], requires_grad=True)
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+
+
+def test_cross_entropy_value_and_gradient_match_formula():
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((5, 4))
+    targets = np.array([0, 3, 3, 1, 2])
+    x = mg.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, targets)
+    loss.backward()
+    p = _softmax_np(logits, 1)
+    expected = -np.log(p[np.arange(5), targets]).mean()
+    onehot = np.eye(4)[targets]
+    np.testing.assert_allclose(loss.item(), expected, rtol=1e-12)
+    np.testing.assert_allclose(x.grad, (p - onehot) / 5, rtol=1e-10, atol=1e-14)
+
+
+def test_chunk_and_split_piece_sizes_follow_torch():
+    x = mg.arange(7)
+    assert [p.shape[0] for p in x.split(3)] == [3, 3, 1]
+    assert [p.shape[0] for p in x.chunk(3)] == [3, 3, 1]
+    assert [p.shape[0] for p in mg.arange(6).chunk(4)] == [2, 2, 2]
+    assert [p.shape[0] for p in x.split([2, 5])] == [2, 5]
+    np.testing.assert_array_equal(mg.cat(x.split(3)).data, np.arange(7))
+
+
+def test_transpose_permute_and_T_semantics():
+    x = mg.tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert x.transpose(0, 2).shape == (4, 3, 2)            # two ints swap, as torch.transpose
+    assert x.transpose(-1, 1).shape == (2, 4, 3)
+    assert x.permute(2, 0, 1).shape == (4, 2, 3)
+    assert x.permute((1, 2, 0)).shape == (3, 4, 2)
+    assert x.T.shape == (4, 3, 2)
+    m = mg.tensor(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(m.T.data, m.data.T)
+    np.testing.assert_array_equal(m.transpose(1, 0).data, m.data.T)
+    np.testing.assert_array_equal(m.permute(0, 1).data, m.data)   # identity permutation
+
+
+def test_transpose_0_1_swaps_on_2d_like_torch():
+    m = mg.tensor(np.arange(6.0).reshape(2, 3))
+    assert m.transpose(0, 1).shape == (3, 2)
