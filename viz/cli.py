@@ -1,0 +1,110 @@
+"""The command line: the standard lecture pictures, from a fresh seeded model of a chosen cell.
+
+    python -m viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg [--flow lstm_flow.png]
+    python -m viz unrolled --cell rnn --steps 3 --level op -o rnn_ops.png
+    python -m viz flow --cells rnn lstm gru --steps 30 -o flow.png
+
+The model is a layer of the cell (models.Recurrent) on a random sequence x; the loss is
+the sum of h at the last step, so the gradient at every earlier step came back through time.
+LSTM-type cells get `--forget-bias` (default 2, so the forget gates start near σ(2) = 0.88,
+the regime where the cell state carries the gradient) added to their forget gates' bias;
+1 is the common initialisation trick, 0 PyTorch's initialisation, where an untrained LSTM
+fades too.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from viz.demo import CELLS, FORGET_ROWS, TITLES, make_model, run
+from viz.draw import GraphTooLargeError, draw_unrolled
+from viz.flow import gradient_norms, plot_gradient_flow
+from viz.render import DotNotFoundError, render
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except (DotNotFoundError, GraphTooLargeError, ValueError) as exc:
+        print(f"viz: {exc}", file=sys.stderr)
+        return 2
+
+
+def unrolled(args):
+    model = _model(args, args.cell)
+    loss, _ = run(model, args.steps, args.batch, args.seed)
+    graph = draw_unrolled(loss, params=model, level=args.level, values=args.values,
+                          max_nodes=args.max_nodes, cell_title=TITLES[args.cell],
+                          title=f"{TITLES[args.cell]} unrolled over {args.steps} steps, "
+                                f"L = sum(h_{args.steps - 1})")
+    out = Path(args.output)
+    try:
+        render(graph, out)
+        print(f"wrote {out}")
+    except DotNotFoundError:
+        source = render(graph, out.with_suffix(".dot"))
+        print(f"viz: wrote the DOT source to {source} instead", file=sys.stderr)
+        raise
+    if args.flow:
+        norms = gradient_norms(loss)
+        _save_plot({TITLES[args.cell]: norms}, args.flow, args.steps)
+    return 0
+
+
+def flow(args):
+    norms = {}
+    for cell in args.cells:
+        model = _model(args, cell)
+        loss, _ = run(model, args.steps, args.batch, args.seed)
+        norms[TITLES[cell]] = gradient_norms(loss)
+    _save_plot(norms, args.output, args.steps)
+    return 0
+
+
+def _model(args, cell):
+    bias = args.forget_bias if cell in FORGET_ROWS and args.forget_bias else None
+    return make_model(cell, args.input_size, args.hidden, args.layers, bias, args.seed)
+
+
+def _save_plot(norms, path, steps):
+    fig = plot_gradient_flow(norms, title=f"‖dL/dh_t‖ back through time, loss at t = {steps - 1}")
+    fig.savefig(path, dpi=150)
+    print(f"wrote {path}")
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m viz", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(required=True, metavar="{unrolled,flow}")
+
+    p = sub.add_parser("unrolled", help="the unrolled graph of one cell")
+    p.add_argument("--cell", choices=list(CELLS), default="lstm", help="(default: %(default)s)")
+    _model_options(p, steps=4, hidden=8, input_size=4, batch=2)
+    p.add_argument("--level", choices=["op", "cell"], default="cell",
+                   help="op: every gate and ⊙; cell: one box per step (default: %(default)s)")
+    p.add_argument("--values", choices=["named", "all"], default="named",
+                   help="op level: draw only named values, or every value (default: %(default)s)")
+    p.add_argument("--max-nodes", type=int, default=2000,
+                   help="refuse larger pictures (default: %(default)s)")
+    p.add_argument("-o", "--output", required=True, help="picture: .svg .png .pdf, or .dot/.gv source")
+    p.add_argument("--flow", metavar="PNG", help="also write the gradient-flow plot of this cell")
+    p.set_defaults(command=unrolled)
+
+    p = sub.add_parser("flow", help="‖dL/dh_t‖ against t for several cells")
+    p.add_argument("--cells", nargs="+", choices=list(CELLS), default=["rnn", "lstm", "gru"],
+                   help="(default: rnn lstm gru)")
+    _model_options(p, steps=30, hidden=16, input_size=8, batch=4)
+    p.add_argument("-o", "--output", required=True, help="plot file (.png, .svg, .pdf)")
+    p.set_defaults(command=flow)
+    return parser
+
+
+def _model_options(p, steps, hidden, input_size, batch):
+    p.add_argument("--steps", type=int, default=steps, help="time steps T (default: %(default)s)")
+    p.add_argument("--hidden", type=int, default=hidden, help="hidden size H (default: %(default)s)")
+    p.add_argument("--input-size", type=int, default=input_size,
+                   help="input size D (default: %(default)s)")
+    p.add_argument("--layers", type=int, default=1, help="stacked layers (default: %(default)s)")
+    p.add_argument("--batch", type=int, default=batch, help="batch size (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--forget-bias", type=float, default=2.0,
+                   help="added to the LSTMs' forget-gate bias (default: %(default)s; 0: PyTorch's init)")
