@@ -1,5 +1,4 @@
 """`python -m viz`: the standard lecture pictures from the command line."""
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -8,7 +7,7 @@ import pytest
 
 from viz.cli import main
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+from conftest import needs_dot  # noqa: E402
 
 
 @needs_dot

@@ -1,6 +1,5 @@
 """Rendering through Graphviz's real `dot` (SVG, PNG, PDF), the DOT source without it, and the
 error that says how to install it."""
-import shutil
 import struct
 import xml.etree.ElementTree as ET
 
@@ -11,7 +10,7 @@ import minigrad as mg
 import viz
 from models import LSTM
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+from conftest import needs_dot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
