@@ -10,7 +10,8 @@
 import numpy as np
 
 from minigrad import grad_mode
-from minigrad.function import IndexedGrad, check_finite
+from minigrad.function import check_finite
+from minigrad.lazy_grad import LazyGrad
 
 
 def topological_order(root):
@@ -51,12 +52,15 @@ def run_backward(root, grad, retain_graph=False):
                 continue  # no path from here to root carries a gradient
             owned = tensor._g_owned
             tensor._g = None
+            fn = tensor.grad_fn
+            if isinstance(grad, LazyGrad) and not (fn is not None and fn.accepts_lazy and not (
+                    tensor._hooks or keep_all or tensor._retain)):
+                grad, owned = _materialize(grad, tensor), True
             if tensor._hooks:
                 for hook in list(tensor._hooks):
                     replaced = hook(grad)
                     if replaced is not None:
                         grad, owned = _check_hook_grad(replaced, tensor), False
-            fn = tensor.grad_fn
             if fn is None or keep_all or tensor._retain:
                 _store_grad(tensor, grad, owned)
                 if fn is None:
@@ -73,48 +77,55 @@ def run_backward(root, grad, retain_graph=False):
             for parent, pgrad in zip(fn.inputs, input_grads):
                 if pgrad is None or not parent.requires_grad:
                     continue
-                data = parent.data
-                if isinstance(pgrad, np.generic):  # numpy gives 0-d results as scalars
-                    pgrad = np.asarray(pgrad)
-                if type(pgrad) is IndexedGrad:
-                    _accumulate_indexed(parent, pgrad, anomaly, fn)
-                    continue
-                if pgrad.shape != data.shape:
+                if pgrad.shape != parent.data.shape:
                     raise RuntimeError(f"internal error: {fn.name}.backward gave a gradient of shape "
-                                       f"{pgrad.shape} for an input of shape {data.shape}")
-                if pgrad.dtype != data.dtype:
-                    pgrad = pgrad.astype(data.dtype)
+                                       f"{pgrad.shape} for an input of shape {parent.data.shape}")
+                lazy = isinstance(pgrad, LazyGrad)
+                if not lazy:
+                    if type(pgrad) is not np.ndarray:  # numpy gives 0-d results as scalars
+                        pgrad = np.asarray(pgrad)
+                    if pgrad.dtype != parent.data.dtype:
+                        pgrad = pgrad.astype(parent.data.dtype)
                 if anomaly:
-                    check_finite(pgrad, fn, fn.inputs, "backward", tensor.scope)
-                # sum into the pending gradient: keep the first as is, then add into an
-                # array of our own (never in place into an array another node may share)
-                pending = parent._g
-                if pending is None:
-                    parent._g = pgrad
-                    parent._g_owned = False
-                elif parent._g_owned:
-                    pending += pgrad
-                else:
-                    parent._g = np.asarray(pending + pgrad)  # (0-d + 0-d gives a scalar)
-                    parent._g_owned = True
+                    check_finite(pgrad.check_values() if lazy else pgrad, fn, fn.inputs, "backward",
+                                 tensor.scope)
+                _accumulate(parent, pgrad, lazy)
     finally:
         for tensor in order:
             tensor._g = None
 
 
-def _accumulate_indexed(tensor, grad, anomaly, fn):
-    """Add an IndexedGrad into the pending gradient of `tensor`, into a buffer of our own."""
-    if anomaly:
-        check_finite(np.asarray(grad.values), fn, fn.inputs, "backward")
+def _accumulate(tensor, grad, lazy):
+    """Sum `grad` into the pending gradient of `tensor`: keep the first as it is, then add
+    into an array of our own (never in place into an array another node may share)."""
     pending = tensor._g
     if pending is None:
-        tensor._g = grad.add_to(np.zeros(tensor.data.shape, tensor.data.dtype))
-    elif tensor._g_owned:
-        grad.add_to(pending)
-        return
-    else:
-        tensor._g = grad.add_to(pending.copy())
-    tensor._g_owned = True
+        tensor._g = grad
+        tensor._g_owned = False
+    elif type(pending) is np.ndarray:
+        if tensor._g_owned:
+            if lazy:
+                grad.add_to(pending)
+            else:
+                pending += grad
+        else:
+            total = grad.add_to(pending.copy()) if lazy else pending + grad
+            tensor._g = total if type(total) is np.ndarray else np.asarray(total)  # 0-d: a scalar
+            tensor._g_owned = True
+    elif not (lazy and pending.absorb(grad)):  # two lazy parts that do not combine
+        buffer = _materialize(pending, tensor)
+        tensor._g, tensor._g_owned = (grad.add_to(buffer) if lazy else _add(buffer, grad)), True
+
+
+def _add(buffer, grad):
+    buffer += grad
+    return buffer
+
+
+def _materialize(grad, tensor):
+    """A lazy gradient as a dense array of `tensor`'s dtype (a new array, ours to change)."""
+    dense = grad.dense()
+    return dense if dense.dtype == tensor.data.dtype else dense.astype(tensor.data.dtype)
 
 
 def _store_grad(tensor, grad, owned):

@@ -24,6 +24,7 @@ class Function:
     symbol = "?"
     saved = None
     released = False
+    accepts_lazy = False  # backward takes the gradient as a LazyGrad (see lazy_grad.py)
 
     @classmethod
     def apply(cls, *inputs, **params):
@@ -110,27 +111,3 @@ def unbroadcast(grad, shape):
         grad = grad.sum(axis=axes)
     return grad.reshape(shape)
 
-
-class IndexedGrad:
-    """A gradient that is zero everywhere but at `index` of a tensor of `shape`.
-
-    GetItem's backward returns one instead of a dense array: the engine adds `values` into
-    the pending gradient at `index` (one write), rather than building a mostly-zero array
-    and adding it (the LSTM's four gate slices would cost four full arrays a step).
-    """
-
-    __slots__ = ("index", "values", "shape", "dtype", "basic")
-
-    def __init__(self, index, values, shape, dtype, basic):
-        self.index, self.values, self.shape, self.dtype, self.basic = index, values, shape, dtype, basic
-
-    def add_to(self, buffer):
-        """buffer[index] += values (a repeated advanced index adds once per repeat)."""
-        if self.basic:
-            buffer[self.index] += self.values
-        else:
-            np.add.at(buffer, self.index, self.values)
-        return buffer
-
-    def dense(self):
-        return self.add_to(np.zeros(self.shape, self.dtype))

@@ -2,6 +2,7 @@
 import numpy as np
 
 from minigrad.function import Function, unbroadcast
+from minigrad.lazy_grad import OuterGrad
 
 
 class MatMul(Function):
@@ -15,8 +16,8 @@ class MatMul(Function):
     def backward(self, grad):
         a, b = self.saved
         need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        if a.ndim == 2 and b.ndim == 2:  # the common case, kept short
-            return (grad @ b.T if need_a else None), (a.T @ grad if need_b else None)
+        if a.ndim == 2 and b.ndim == 2:  # the common case; dL/dB = A^T G kept factored
+            return (grad @ b.T if need_a else None), (OuterGrad([a], [grad]) if need_b else None)
         # 1-d operands act as a row (a) or column (b) vector; restore those axes in grad
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b

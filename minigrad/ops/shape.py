@@ -4,7 +4,8 @@ Their backward puts each gradient value back where its value came from.
 """
 import numpy as np
 
-from minigrad.function import Function, IndexedGrad
+from minigrad.function import Function
+from minigrad.lazy_grad import IndexedGrad, LazyGrad, OuterGrad
 
 
 class Reshape(Function):
@@ -28,10 +29,16 @@ class Transpose(Function):
     """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
     symbol = "T"
 
+    accepts_lazy = True  # a matmul's weight gradient stays factored through W.T
+
     def forward(self, x):
         return x.transpose(self.axes)
 
     def backward(self, grad):
+        if isinstance(grad, LazyGrad):
+            if type(grad) is OuterGrad and len(self.axes) == 2:
+                return (grad.transposed(),)
+            grad = grad.dense()
         return (grad.transpose(np.argsort(self.axes)),)
 
 
