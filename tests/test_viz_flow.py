@@ -108,7 +108,8 @@ def test_norms_before_backward_leave_every_grad_untouched():
     mg.manual_seed(0)
     fresh = RNN(3, 4)
     forward(fresh).backward()
-    np.testing.assert_allclose(model.weight_hh_l0.grad, fresh.weight_hh_l0.grad, rtol=1e-6)
+    # (float32: the kept-gradients pass may sum the steps in another order, hence rtol 1e-5)
+    np.testing.assert_allclose(model.weight_hh_l0.grad, fresh.weight_hh_l0.grad, rtol=1e-5, atol=1e-7)
 
 
 def test_states_of_a_chosen_layer_are_found_by_scope():
