@@ -65,10 +65,7 @@ class CharRNN(nn.Module):
         return logits.reshape(T, B, self.vocab_size), state
 
     def extra_repr(self):
-        return f"vocab_size={self.vocab_size}, cell={self.cell!r}, input={self._input_name()}"
-
-    def _input_name(self):
-        return "one-hot" if self.embedding is None else f"embedding {self.embedding_dim}"
+        return f"vocab_size={self.vocab_size}, input={'one-hot' if self.embedding is None else 'embedding'}"
 
 
 def pick_next(logits, temperature=1.0, top_k=None, rng=None):

@@ -1,0 +1,412 @@
+"""A character-level language model, trained end to end on real text with minigrad.
+
+    python examples/char_rnn.py train                  # offline corpus: Python's own stdlib source
+                                                       # (`demo` is another name for `train`)
+    python examples/char_rnn.py train --text ../shared/data/anna.txt --minutes 10
+    python examples/char_rnn.py sample --checkpoint runs/char_rnn/char_rnn.ckpt --prime "Anna"
+
+Training follows the lecture's truncated backpropagation through time: the text is cut into
+`batch_size` contiguous streams, each stream is read in windows of `seq_len` characters, and
+the hidden state is carried from one window to the next but detached between them, so the
+gradient flows back at most `seq_len` steps while the memory spans the whole stream.
+"""
+import argparse
+import hashlib
+import itertools
+import math
+import os
+import signal
+import sys
+import time
+
+# One BLAS thread unless the user chose: this model's matrices are small, and on a shared machine
+# a second OpenBLAS thread that must wait for a core slows training down many times over.
+if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
+
+import minigrad as mg  # noqa: E402
+from minigrad import nn  # noqa: E402
+from minigrad.nn import functional as F  # noqa: E402
+from models.batching import count_windows, detach_state, sequence_windows  # noqa: E402
+from models.char_rnn import CELLS, CharRNN, generate  # noqa: E402
+from tqdm import tqdm  # noqa: E402
+
+import char_rnn_checkpoint as checkpoints  # noqa: E402
+from char_rnn_checkpoint import CheckpointMismatch  # noqa: E402
+from text_data import TextError, Vocab, read_text, split, stdlib_corpus  # noqa: E402
+
+DEFAULT_CHECKPOINT = os.path.join("runs", "char_rnn", "char_rnn.ckpt")
+STDLIB_MAX_CHARS = 2_000_000
+LN2 = math.log(2.0)
+
+# What a run is; a resumed run takes these from its checkpoint, and a flag that contradicts
+# the checkpoint is an error (the model's shape, the data's layout and the seed fix the run).
+MODEL_DEFAULTS = dict(cell="lstm", hidden_size=256, num_layers=1, embedding_dim=None, dropout=0.0)
+DATA_DEFAULTS = dict(text=None, max_chars=None, val_fraction=0.1, batch_size=32, seq_len=64, seed=0)
+# How a run proceeds; these may change on resume.
+TRAIN_DEFAULTS = dict(lr=3e-3, clip=5.0)
+DEFAULT_STEPS = 1000
+
+
+class UsageError(Exception):
+    """A problem the user can fix (bad text, mismatched checkpoint): printed without a traceback."""
+
+
+# ----------------------------------------------------------------------------- the command line
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="char_rnn.py",
+        description="Train a character-level recurrent language model on a text, then sample from it.",
+        epilog="Run 'char_rnn.py train --help' or 'char_rnn.py sample --help' for each command's options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,demo,sample}")
+
+    train = commands.add_parser(
+        "train", aliases=["demo"],
+        help="train a model (or continue one with --resume); 'demo' is another name for it: with no "
+             "options, a short run on the offline corpus that samples and draws the trained model",
+        description="Train a stacked LSTM/GRU/RNN on a text by truncated backpropagation through time.\n"
+                    "The text is split into a training part and a validation part (its end), cut into\n"
+                    "contiguous streams and read in windows, carrying the hidden state between them.\n"
+                    "Ctrl-C saves a checkpoint before exiting; --resume continues exactly.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  char_rnn.py train                                   # a short run on the offline corpus\n"
+               "  char_rnn.py train --text anna.txt --minutes 10      # 10 minutes on your own text\n"
+               "  char_rnn.py train --resume runs/char_rnn/char_rnn.ckpt --steps 3000")
+    data = train.add_argument_group("text")
+    data.add_argument("--text", metavar="PATH",
+                      help="a UTF-8 text file (default: the offline corpus, this Python's standard-library "
+                           f"source, first {STDLIB_MAX_CHARS:,} characters)")
+    data.add_argument("--max-chars", type=int, metavar="N", help="use only the first N characters of the text")
+    data.add_argument("--val-fraction", type=float, metavar="F",
+                      help=f"the last F of the text is for validation (default {DATA_DEFAULTS['val_fraction']})")
+    model = train.add_argument_group("model")
+    model.add_argument("--cell", choices=sorted(CELLS), help=f"recurrent cell (default {MODEL_DEFAULTS['cell']})")
+    model.add_argument("--hidden-size", type=int, metavar="H",
+                       help=f"hidden units per layer (default {MODEL_DEFAULTS['hidden_size']})")
+    model.add_argument("--num-layers", type=int, metavar="L",
+                       help=f"stacked recurrent layers (default {MODEL_DEFAULTS['num_layers']})")
+    model.add_argument("--embedding-dim", type=int, metavar="E",
+                       help="learn an E-dimensional character embedding (default: one-hot input)")
+    model.add_argument("--dropout", type=float, metavar="P",
+                       help=f"dropout between recurrent layers (default {MODEL_DEFAULTS['dropout']})")
+    opt = train.add_argument_group("training")
+    opt.add_argument("--batch-size", type=int, metavar="B",
+                     help=f"parallel streams of text (default {DATA_DEFAULTS['batch_size']})")
+    opt.add_argument("--seq-len", type=int, metavar="T",
+                     help=f"window length = steps of backpropagation through time "
+                          f"(default {DATA_DEFAULTS['seq_len']})")
+    opt.add_argument("--lr", type=float, help=f"Adam learning rate (default {TRAIN_DEFAULTS['lr']})")
+    opt.add_argument("--clip", type=float, metavar="NORM",
+                     help=f"clip the gradient's global norm to NORM (default {TRAIN_DEFAULTS['clip']})")
+    opt.add_argument("--steps", type=int, metavar="N",
+                     help=f"train until step N, counting steps before a resume (default {DEFAULT_STEPS}, "
+                          f"or no limit when --minutes is given)")
+    opt.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes of this run")
+    opt.add_argument("--seed", type=int, help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
+    out = train.add_argument_group("progress and output")
+    out.add_argument("--eval-every", type=int, default=250, metavar="N",
+                     help="validate and print a sample every N steps (default 250; 0: only at the end)")
+    out.add_argument("--val-chars", type=int, default=100_000, metavar="N",
+                     help="characters of the validation text scored at those intervals (default 100000; "
+                          "the final validation scores all of it)")
+    out.add_argument("--sample-length", type=int, default=200, metavar="N",
+                     help="length of the samples printed while training (default 200)")
+    out.add_argument("--save-every", type=int, default=500, metavar="N",
+                     help="also save a checkpoint every N steps (default 500; 0: only at the end)")
+    out.add_argument("--checkpoint", metavar="PATH",
+                     help=f"where to save (default {DEFAULT_CHECKPOINT}, or the --resume file)")
+    out.add_argument("--resume", metavar="PATH", help="continue training from this checkpoint")
+    out.add_argument("--no-pictures", action="store_true",
+                     help="skip the unrolled-graph picture and gradient-flow plot written at the end")
+    train.set_defaults(run=cmd_train)
+
+    sample = commands.add_parser(
+        "sample", help="generate text from a trained model",
+        description="Generate text one character at a time, feeding each sampled character back in.")
+    sample.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, metavar="PATH",
+                        help=f"a checkpoint written by train (default {DEFAULT_CHECKPOINT})")
+    sample.add_argument("--prime", default=None,
+                        help="text to start from (default: a newline, or the first character of the vocabulary)")
+    sample.add_argument("--length", type=int, default=500, help="characters to generate (default 500)")
+    sample.add_argument("--temperature", type=float, default=0.8,
+                        help="below 1: safer and more repetitive; above 1: wilder; 0: always the most "
+                             "likely character (default 0.8)")
+    sample.add_argument("--top-k", type=int, metavar="K", help="sample only among the K most likely characters")
+    sample.add_argument("--seed", type=int, help="random seed for reproducible samples (default: random)")
+    sample.set_defaults(run=cmd_sample)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (UsageError, TextError, CheckpointMismatch, mg.CheckpointError) as exc:
+        print(f"char_rnn.py {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # outside the training loop, which saves first
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+# ----------------------------------------------------------------------------- training
+def cmd_train(args):
+    checkpoint = checkpoints.load(args.resume) if args.resume else None
+    cfg = run_config(args, checkpoint)
+    text, source = load_corpus(cfg)
+    vocab = Vocab.from_text(text)
+    if checkpoint is not None:
+        checkpoints.check_vocab(checkpoint, vocab, args.resume)
+    ids = vocab.encode(text)
+    train_ids, val_ids = split(ids, cfg["val_fraction"])
+    check_sizes(len(text), train_ids, val_ids, cfg)
+
+    mg.manual_seed(cfg["seed"])
+    model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS})
+    optimizer = mg.optim.Adam(model.parameters(), lr=cfg["lr"])
+    run = dict(step=0, epoch=0, window=0, losses=[], val=[], text_sha256=text_digest(text))
+    state = None
+    if checkpoint is not None:
+        state = checkpoints.restore(checkpoint, model, optimizer, run, args.resume)
+        for group in optimizer.param_groups:
+            group["lr"] = cfg["lr"]  # the one setting a resume may change (with --lr)
+    path = args.checkpoint or args.resume or DEFAULT_CHECKPOINT
+    steps = args.steps if args.steps is not None else (None if args.minutes else DEFAULT_STEPS)
+
+    n_params = sum(p.size for p in model.parameters())
+    print(f"text: {source}: {len(text):,} characters, {len(vocab)} distinct; "
+          f"{len(train_ids):,} for training, {len(val_ids):,} for validation")
+    print(f"model: {cfg['num_layers']} x {cfg['cell'].upper()} {cfg['hidden_size']}, "
+          f"{'one-hot' if not cfg['embedding_dim'] else 'embedding ' + str(cfg['embedding_dim'])} input, "
+          f"{n_params:,} parameters; batch {cfg['batch_size']} streams x "
+          f"seq_len {cfg['seq_len']}, Adam lr {cfg['lr']}, clip {cfg['clip']}, seed {cfg['seed']}")
+    if run["step"]:
+        print(f"resuming from {args.resume} at step {run['step']} (epoch {run['epoch']}, window {run['window']})")
+    if steps is not None and run["step"] >= steps:
+        print(f"the checkpoint is already at step {run['step']} >= --steps {steps}; pass a larger --steps "
+              f"to train further")
+        return 0
+
+    def save(state):
+        checkpoints.save(path, model, optimizer, vocab, cfg, run, state)
+
+    state, interrupted = train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args,
+                                    steps, save)
+    if interrupted:
+        print(f"interrupted at step {run['step']}: checkpoint saved to {path}\n"
+              f"continue with: python {sys.argv[0]} train --resume {path}")
+        return 130
+
+    nats, n = evaluate(model, val_ids, cfg["batch_size"], cfg["seq_len"])
+    run["val"].append([run["step"], nats])
+    save(state)
+    print(f"\nstep {run['step']}: validation loss {nats:.4f} nats/char = {nats / LN2:.4f} bits/char "
+          f"(all {n:,} validation characters)")
+    print("sample (temperature 0.8):\n" + sample_text(model, vocab, 500, cfg["seed"], run["step"]))
+    print(f"\ncheckpoint: {path}")
+    if not args.no_pictures:
+        from char_rnn_pictures import write_pictures  # needs graphviz and matplotlib
+        for what, where in write_pictures(model, val_ids, os.path.dirname(path) or ".", cfg["seed"]):
+            print(f"{what}: {where}")
+    print(f"sample more: python {sys.argv[0]} sample --checkpoint {path} --length 1000")
+    return 0
+
+
+def train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args, steps, save):
+    """Train until `steps`, the time limit or Ctrl-C, updating `run` and calling `save(state)` at
+    intervals. Returns (the hidden state carried into the next window, whether Ctrl-C stopped it);
+    after Ctrl-C the checkpoint is already saved."""
+    B, T = cfg["batch_size"], cfg["seq_len"]
+    windows_per_epoch = count_windows(len(train_ids), B, T)
+    deadline = None if args.minutes is None else time.monotonic() + 60 * args.minutes
+    train_time, trained_steps, batches = 0.0, 0, None
+    bar = tqdm(total=steps, initial=run["step"], unit="step", dynamic_ncols=True, mininterval=0.5,
+               desc="train")
+    with StopOnCtrlC() as stop:
+        while (steps is None or run["step"] < steps) and not stop.requested:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            started = time.perf_counter()
+            if batches is None:  # the epoch's windows, from where the run stands in it
+                batches = itertools.islice(sequence_windows(train_ids, B, T), run["window"], None)
+            if run["window"] == 0:
+                state = None  # each epoch starts the streams over, from a zero state
+            x, y = next(batches)
+            loss, state = train_step(model, optimizer, x, y, state, cfg["clip"])
+            run["step"] += 1
+            run["window"] += 1
+            if run["window"] == windows_per_epoch:
+                run["window"], run["epoch"], batches = 0, run["epoch"] + 1, None
+            run["losses"].append(loss)
+            train_time += time.perf_counter() - started
+            trained_steps += 1
+            recent = float(np.mean(run["losses"][-50:]))
+            bar.set_postfix_str(f"loss {recent:.3f}, {recent / LN2:.3f} bits/char, "
+                                f"{trained_steps * B * T / train_time:,.0f} chars/s", refresh=False)
+            bar.update(1)
+
+            if args.eval_every and run["step"] % args.eval_every == 0 and run["step"] != steps:
+                nats, n = evaluate(model, val_ids[:args.val_chars + 1], B, T)
+                run["val"].append([run["step"], nats])
+                sample = sample_text(model, vocab, args.sample_length, cfg["seed"], run["step"])
+                bar.write(f"\nstep {run['step']}: validation {nats:.4f} nats/char = {nats / LN2:.4f} bits/char "
+                          f"({n:,} chars), training {recent:.4f}; sample:\n{sample}\n")
+            if args.save_every and run["step"] % args.save_every == 0:
+                save(state)
+        bar.close()
+        if stop.requested:
+            save(state)
+    return state, stop.requested
+
+
+def train_step(model, optimizer, x, y, state, clip):
+    """One step of truncated BPTT on a window: x, y (B, T) inputs and next-character targets,
+    `state` the (detached) state the previous window ended with. Returns (loss, the state to
+    carry into the next window, detached)."""
+    B, T = x.shape
+    logits, state = model(x.T, state)              # time-major: (T, B) -> (T, B, V)
+    loss = F.cross_entropy(logits.reshape(T * B, model.vocab_size), y.T.reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item(), detach_state(state)       # carry the values on, but cut the graph here
+
+
+class StopOnCtrlC:
+    """While active, the first Ctrl-C asks the loop to stop after the current step (which then
+    saves a checkpoint); a second one raises KeyboardInterrupt at once."""
+
+    def __enter__(self):
+        self.requested = False
+        self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        tqdm.write("\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again quits at once)")
+
+    def __exit__(self, *exc):
+        signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def evaluate(model, ids, batch_size, seq_len):
+    """Mean cross-entropy (nats per character) of predicting each character of `ids` from those
+    before it: the text is cut into up to `batch_size` contiguous streams, each read from a zero
+    state in windows of `seq_len`, carrying the state along. Returns (nats, characters scored)."""
+    n_streams = max(1, min(batch_size, (len(ids) - 1) // seq_len))
+    steps = count_windows(len(ids), n_streams, 1)   # characters each stream can score
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    with mg.no_grad():
+        for x, y in sequence_windows(ids, n_streams, min(seq_len, steps), drop_last=False):
+            logits, state = model(x.T, state)
+            total += F.cross_entropy(logits.reshape(-1, model.vocab_size), y.T.reshape(-1)).item() * y.size
+            count += y.size
+    model.train(was_training)
+    return total / count, count
+
+
+def default_prime(vocab):
+    return "\n" if "\n" in vocab.chars else vocab.chars[0]
+
+
+def sample_text(model, vocab, length, seed, step):
+    """A sample at temperature 0.8 from the default prime, the same whenever run at this step
+    (its own random numbers: training's are not touched)."""
+    prime = default_prime(vocab)
+    rng = np.random.default_rng([seed, step])
+    return prime + vocab.decode(generate(model, vocab.encode(prime), length, 0.8, rng=rng))
+
+
+# ----------------------------------------------------------------------------- configuration and text
+def run_config(args, checkpoint):
+    """The run's settings: defaults, overridden by the checkpoint, overridden by the flags given.
+
+    On resume a flag that contradicts the checkpoint's model, data layout or seed is an error.
+    """
+    cfg = {**MODEL_DEFAULTS, **DATA_DEFAULTS, **TRAIN_DEFAULTS}
+    given = {k: getattr(args, k) for k in cfg if getattr(args, k) is not None}
+    if checkpoint is not None:
+        saved = checkpoint["config"]
+        fixed = {**MODEL_DEFAULTS, **DATA_DEFAULTS}
+        clashes = [f"--{k.replace('_', '-')} {given[k]} (the checkpoint has {saved[k]})"
+                   for k in fixed if k in given and k != "text" and given[k] != saved.get(k)]
+        if clashes:
+            raise UsageError(f"{args.resume} was trained with different settings: " + "; ".join(clashes)
+                             + ". Leave these flags out to continue that run, or start a new one "
+                               "without --resume.")
+        cfg.update(saved)
+    cfg.update(given)
+    for k in ("hidden_size", "num_layers", "batch_size", "seq_len", "embedding_dim", "max_chars"):
+        if cfg[k] is not None and cfg[k] < 1:
+            raise UsageError(f"--{k.replace('_', '-')} must be at least 1, got {cfg[k]}")
+    if not 0.0 < cfg["val_fraction"] < 1.0:
+        raise UsageError(f"--val-fraction must be between 0 and 1, got {cfg['val_fraction']}")
+    if not 0.0 <= cfg["dropout"] < 1.0:
+        raise UsageError(f"--dropout must be in [0, 1), got {cfg['dropout']}")
+    if cfg["lr"] <= 0 or cfg["clip"] <= 0:
+        raise UsageError(f"--lr and --clip must be positive, got {cfg['lr']} and {cfg['clip']}")
+    return cfg
+
+
+def load_corpus(cfg):
+    """(text, description) of the configured text, cut to max_chars."""
+    if cfg["text"] is None:
+        text, source = stdlib_corpus(cfg["max_chars"] or STDLIB_MAX_CHARS)
+    else:
+        text, source = read_text(cfg["text"]), cfg["text"]
+        if cfg["max_chars"]:
+            text = text[:cfg["max_chars"]]
+    return text, source
+
+
+def check_sizes(n_chars, train_ids, val_ids, cfg):
+    B, T = cfg["batch_size"], cfg["seq_len"]
+    if count_windows(len(train_ids), B, T) == 0:
+        raise TextError(f"the text is too short: {n_chars:,} characters, of which {len(train_ids):,} are "
+                        f"for training, but one batch of {B} streams x {T} characters needs "
+                        f"{B * T + 1:,}; use a longer text or a smaller --batch-size / --seq-len")
+    if len(val_ids) < 2:
+        raise TextError(f"the validation part ({len(val_ids)} characters) is too short to score; use a "
+                        f"longer text or a larger --val-fraction")
+
+
+def text_digest(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ----------------------------------------------------------------------------- sampling
+def cmd_sample(args):
+    checkpoint = checkpoints.load(args.checkpoint)
+    model, vocab = checkpoints.load_model(checkpoint, args.checkpoint)
+    prime = default_prime(vocab) if args.prime is None else args.prime
+    if not prime:
+        raise UsageError("--prime must not be empty")
+    if args.length < 0:
+        raise UsageError(f"--length must be at least 0, got {args.length}")
+    if args.temperature < 0:
+        raise UsageError(f"--temperature must be at least 0, got {args.temperature}")
+    if args.top_k is not None and args.top_k < 1:
+        raise UsageError(f"--top-k must be at least 1, got {args.top_k}")
+    try:
+        prime_ids = vocab.encode(prime)
+    except TextError as exc:
+        raise UsageError(f"--prime: {exc} of {args.checkpoint}") from None
+    ids = generate(model, prime_ids, args.length, args.temperature, args.top_k,
+                   np.random.default_rng(args.seed))
+    sys.stdout.write(prime + vocab.decode(ids) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
