@@ -14,8 +14,10 @@ from minigrad.function import check_finite
 from minigrad.lazy_grad import LazyGrad
 
 
-def topological_order(root):
-    """Tensors that `root` depends on and that require grad, each after all its inputs."""
+def topological_order(root, include_constants=False):
+    """Tensors that `root` depends on, each after all its inputs: those that require grad
+    (what backward walks), or every tensor with include_constants=True (what a graph
+    picture shows). Inputs are visited in their order, so the result is the same every run."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
@@ -29,8 +31,8 @@ def topological_order(root):
         stack.append((tensor, True))
         fn = tensor.grad_fn
         if fn is not None:
-            for parent in fn.inputs:
-                if parent.requires_grad and id(parent) not in seen:
+            for parent in reversed(fn.inputs):  # reversed: the first input is visited first
+                if (include_constants or parent.requires_grad) and id(parent) not in seen:
                     stack.append((parent, False))
     return order
 

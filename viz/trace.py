@@ -14,29 +14,14 @@ passes on to the op that made it.
 """
 import numpy as np
 
+from minigrad.autograd import topological_order
 from minigrad.nn import Parameter
 from viz.graph import Graph, Node
 
 
 def tensors_in_order(root):
     """Every tensor `root` depends on (also those without grad), each after its inputs."""
-    order, seen = [], set()
-    stack = [(root, False)]
-    while stack:
-        tensor, expanded = stack.pop()
-        if expanded:
-            order.append(tensor)
-            continue
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        stack.append((tensor, True))
-        fn = tensor.grad_fn
-        if fn is not None:
-            for parent in reversed(fn.inputs):  # reversed: the first input is visited first
-                if id(parent) not in seen:
-                    stack.append((parent, False))
-    return order
+    return topological_order(root, include_constants=True)
 
 
 def param_names(params):
