@@ -55,9 +55,11 @@ def run_backward(root, grad, retain_graph=False):
             owned = tensor._g_owned
             tensor._g = None
             fn = tensor.grad_fn
-            if isinstance(grad, LazyGrad) and not (fn is not None and fn.accepts_lazy and not (
-                    tensor._hooks or keep_all or tensor._retain)):
-                grad, owned = _materialize(grad, tensor), True
+            if isinstance(grad, LazyGrad):
+                # only an op that accepts the lazy form gets it; users (hooks, .grad) see arrays
+                seen_by_user = fn is None or tensor._hooks or keep_all or tensor._retain
+                if seen_by_user or not fn.accepts_lazy:
+                    grad, owned = _materialize(grad, tensor), True
             if tensor._hooks:
                 for hook in list(tensor._hooks):
                     replaced = hook(grad)
