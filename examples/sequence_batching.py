@@ -226,7 +226,7 @@ def main(argv=None):
         results[label] = {k: [e[k] for e in log] for k in ("nodes", "steps", "backward_ms")}
     print("Detached, every window's graph is the same size; not detached, it grows with every window.")
     print("(Not detaching while an optimizer updates the weights in place is worse still: the old part of "
-          "the graph would be differentiated at the new weights.)")
+          "the graph saw the old weights, so backward refuses it with an error, as PyTorch does.)")
 
     print(f"\nFigures in {args.out}:")
     lp.save(plot_windows(12, B, T), args.out, "windows.png")

@@ -9,7 +9,7 @@
 """
 import numpy as np
 
-from minigrad import grad_mode
+from minigrad import grad_mode, versions
 from minigrad.function import check_finite
 from minigrad.lazy_grad import LazyGrad
 
@@ -45,6 +45,7 @@ def run_backward(root, grad, retain_graph=False):
     order = topological_order(root)
     root._g = _seed(root, grad)
     root._g_owned = False
+    epoch_now = versions.epoch
     keep_all = grad_mode.keep_grads
     anomaly = grad_mode.anomaly
     try:
@@ -69,6 +70,8 @@ def run_backward(root, grad, retain_graph=False):
                 _store_grad(tensor, grad, owned)
                 if fn is None:
                     continue
+            if fn.epoch != epoch_now:
+                _check_unmodified(fn)
             if fn.released:
                 raise RuntimeError(
                     f"backward: trying to go through the graph a second time ({fn.name} node): "
@@ -97,6 +100,17 @@ def run_backward(root, grad, retain_graph=False):
     finally:
         for tensor in order:
             tensor._g = None
+
+
+def _check_unmodified(fn):
+    """Raise if a leaf that `fn` read was changed in place after `fn` was built (versions.py)."""
+    for t in fn.inputs:
+        if t.grad_fn is None and t._modified_at > fn.epoch:
+            raise RuntimeError(
+                f"backward: the {fn.name} node reads a tensor of shape {t.shape} that was changed in "
+                f"place (by an optimizer step, load_state_dict or nn.init) after the graph was built, "
+                f"so its gradient would mix old and new values. Compute the loss again after the step; "
+                f"a state carried from window to window needs .detach() (models.detach_state).")
 
 
 def _accumulate(tensor, grad, lazy):

@@ -7,7 +7,7 @@ that instance is the node of the graph and holds what backward needs in `self.sa
 """
 import numpy as np
 
-from minigrad import grad_mode
+from minigrad import grad_mode, versions
 from minigrad.tensor import Tensor
 
 _new_tensor = object.__new__
@@ -50,12 +50,14 @@ class Function:
         out._g = None
         out._hooks = None
         out._retain = False
+        out._modified_at = 0
         out.requires_grad = False
         out.grad_fn = None
         if grad_mode.enabled:
             for t in inputs:
                 if t.requires_grad:
                     fn.inputs = inputs
+                    fn.epoch = versions.epoch
                     out.requires_grad = True
                     out.grad_fn = fn
                     break

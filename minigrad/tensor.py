@@ -27,7 +27,7 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to our operators: np.float64(2) * x is a Tensor
 
     __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "scope",
-                 "_g", "_g_owned", "_hooks", "_retain", "__weakref__")
+                 "_g", "_g_owned", "_hooks", "_retain", "_modified_at", "__weakref__")
 
     def __init__(self, data, requires_grad=False, name=None):
         data = data if isinstance(data, np.ndarray) else np.asarray(data)
@@ -40,6 +40,7 @@ class Tensor:
         self._g_owned = False
         self._hooks = None
         self._retain = False
+        self._modified_at = 0  # epoch of its last in-place change (versions.py)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)

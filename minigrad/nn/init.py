@@ -4,27 +4,32 @@ import math
 import numpy as np
 
 from minigrad.creation import generator
+from minigrad.versions import mark_modified
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Fill with samples from U(a, b)."""
     tensor.data[...] = generator().uniform(a, b, tensor.shape)
+    mark_modified([tensor])
     return tensor
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Fill with samples from N(mean, std^2)."""
     tensor.data[...] = generator().normal(mean, std, tensor.shape)
+    mark_modified([tensor])
     return tensor
 
 
 def zeros_(tensor):
     tensor.data[...] = 0
+    mark_modified([tensor])
     return tensor
 
 
 def constant_(tensor, value):
     tensor.data[...] = value
+    mark_modified([tensor])
     return tensor
 
 

@@ -8,6 +8,7 @@ from collections import namedtuple
 import numpy as np
 
 from minigrad.nn.parameter import Parameter
+from minigrad.versions import mark_modified
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -149,6 +150,7 @@ class Module:
             raise ValueError("\n".join(lines))
         for name, value in values.items():
             own[name].data[...] = value
+        mark_modified([own[name] for name in values])
         return IncompatibleKeys(missing, unexpected)
 
     def __repr__(self):

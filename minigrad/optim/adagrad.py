@@ -35,3 +35,4 @@ class Adagrad(Optimizer):
                 denom = np.sqrt(s)
                 denom += group["eps"]
                 p.data -= clr * g / denom
+        self._mark_stepped()

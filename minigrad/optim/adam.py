@@ -43,3 +43,4 @@ class Adam(Optimizer):
                 np.divide(m, denom, out=denom)
                 denom *= lr / (1 - b1 ** t)
                 p.data -= denom
+        self._mark_stepped()

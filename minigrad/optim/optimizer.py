@@ -4,6 +4,7 @@ import copy
 import numpy as np
 
 from minigrad.tensor import Tensor
+from minigrad.versions import mark_modified
 
 
 class Optimizer:
@@ -43,6 +44,10 @@ class Optimizer:
 
     def step(self):
         raise NotImplementedError
+
+    def _mark_stepped(self):
+        """Stamp the parameters a step just changed in place (see minigrad/versions.py)."""
+        mark_modified([p for p in self._params() if p.grad is not None])
 
     def _params(self):
         return [p for g in self.param_groups for p in g["params"]]

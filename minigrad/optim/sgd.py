@@ -35,3 +35,4 @@ class SGD(Optimizer):
                         buf += (1 - group["dampening"]) * g
                     g = g + momentum * buf if group["nesterov"] else buf
                 p.data -= lr * g
+        self._mark_stepped()
