@@ -216,12 +216,8 @@ def draw_tiny():
 def draw_rnn(params, steps=1):
     import viz
 
-    leaves = {k: mg.tensor(params[k], dtype=F64, requires_grad=True) for k in LEAVES}
-    for k, t in leaves.items():
-        t.name = k
-    with viz.record():
-        L, _ = rnn_forward(**leaves, target=mg.tensor(params["target"], dtype=F64), steps=steps)
-        L.backward()
+    _, named = rnn_by_engine(params, steps)   # backward under mg.retain_grads (= viz.record)
+    L = named["L"]
     what = "one RNN step" if steps == 1 else f"{steps} RNN steps"
     return viz.draw_graph(L, title=f"{what}: a = x W_xh + h0 W_hh + b, h1 = tanh(a), y = h1 W_hy + c, "
                                    f"L = ½|y - target|²")
