@@ -79,7 +79,7 @@ def run_backward(root, grad, retain_graph=False):
                     f"to the first backward() if you need to call it twice")
             input_grads = fn.backward(grad)
             if not retain_graph:
-                fn.saved = None  # free what forward kept, as the walk goes
+                fn.saved = None  # free what forward kept, as the walk goes (no retain_graph)
                 fn.released = True
             for parent, pgrad in zip(fn.inputs, input_grads):
                 if pgrad is None or not parent.requires_grad:
@@ -132,12 +132,11 @@ def _accumulate(tensor, grad, lazy):
             tensor._g_owned = True
     elif not (lazy and pending.absorb(grad)):  # two lazy parts that do not combine
         buffer = _materialize(pending, tensor)
-        tensor._g, tensor._g_owned = (grad.add_to(buffer) if lazy else _add(buffer, grad)), True
-
-
-def _add(buffer, grad):
-    buffer += grad
-    return buffer
+        if lazy:
+            grad.add_to(buffer)
+        else:
+            buffer += grad
+        tensor._g, tensor._g_owned = buffer, True
 
 
 def _materialize(grad, tensor):

@@ -69,11 +69,6 @@ class Function:
     def name(self):
         return type(self).__name__
 
-    def release(self):
-        """Free what forward saved (called by backward unless retain_graph=True)."""
-        self.saved = None
-        self.released = True
-
     def shape_error(self, inputs, exc):
         """The error raised when forward fails on these inputs; names the op and the shapes."""
         shapes = " and ".join(str(t.shape) for t in inputs)
