@@ -231,10 +231,10 @@ class Tensor:
         return _ops.Pow.apply(_lift(base, self), self)
 
     def __matmul__(self, other):
-        return _ops.MatMul.apply(self, _lift(other, self))
+        return _ops.matmul(self, _lift(other, self))
 
     def __rmatmul__(self, other):
-        return _ops.MatMul.apply(_lift(other, self), self)
+        return _ops.matmul(_lift(other, self), self)
 
     def __neg__(self):
         return _ops.Neg.apply(self)

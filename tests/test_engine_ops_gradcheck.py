@@ -189,6 +189,16 @@ def _(draw):
     return (lambda a, b: a @ b), [_normal(rng, (batch, n, k)), _normal(rng, (k,))]
 
 
+@case("matmul_one_hot_rows")
+def _(draw):
+    """A big constant one-hot left operand: the product is computed as a row gather."""
+    rng = _rng(draw)
+    classes, m = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    rows = -(-mg.ops.linalg.ONE_HOT_MIN_SIZE // classes)  # just big enough for the gather path
+    ids = rng.integers(0, classes, rows)
+    return (lambda ids, b: F.one_hot(ids, classes, dtype=mg.float64) @ b), [ids, _normal(rng, (classes, m))]
+
+
 # reductions
 def _reduction(name, method, values=_normal):
     @case(name)

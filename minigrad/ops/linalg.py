@@ -1,4 +1,8 @@
-"""Matrix product `a @ b` (2-d, batched n-d with broadcast batch axes, and 1-d vectors)."""
+"""Matrix product `a @ b` (2-d, batched n-d with broadcast batch axes, and 1-d vectors).
+
+`matmul(a, b)` is the entry point (`a @ b` on tensors): it picks `MatMul`, or `OneHotMatMul`
+when `a` is a large constant one-hot matrix, as a char-RNN's input is.
+"""
 import numpy as np
 
 from minigrad.function import Function, unbroadcast
@@ -41,3 +45,42 @@ class MatMul(Function):
         if inner_a != inner_b:
             return ValueError(f"matmul: {a} @ {b}: inner dimensions {inner_a} and {inner_b} differ")
         return ValueError(f"matmul: {a} @ {b}: batch dimensions {a[:-2]} and {b[:-2]} cannot be broadcast")
+
+
+class OneHotMatMul(MatMul):
+    """Y = A B for a constant one-hot A (row n has a single 1, in column k_n): Y[n] = B[k_n].
+
+    The same product as MatMul, computed as a row gather instead of a matrix product (exactly
+    equal for finite B: every other term is 0 * B[k, j]). The gradient is MatMul's: A is a
+    constant, and dL/dB = A^T dL/dY.
+    """
+
+    def forward(self, a, b):
+        if a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+            return MatMul.forward(self, a, b)  # the general product (and its shape errors)
+        self.saved = (a, b)
+        return np.take(np.ascontiguousarray(b), self.rows, axis=0)
+
+
+ONE_HOT_MIN_SIZE = 16384  # below this, checking for one-hot rows costs more than it saves
+
+
+def one_hot_rows(a):
+    """The column of the single 1 in each row of the 2-d float array `a`, or None if some row
+    is not all zeros but for a single 1."""
+    if a.dtype.kind != "f" or np.count_nonzero(a) != a.shape[0]:
+        return None
+    cols = a.argmax(axis=1)  # a row's only nonzero, unless the row is all zeros or negative
+    if not (a[np.arange(a.shape[0]), cols] == 1).all():
+        return None
+    return cols
+
+
+def matmul(a, b):
+    """a @ b for tensors: a row gather when `a` is a big constant one-hot matrix, else MatMul."""
+    if (not a.requires_grad and a.data.ndim == 2 and b.data.ndim == 2
+            and a.data.size >= ONE_HOT_MIN_SIZE):
+        rows = one_hot_rows(a.data)
+        if rows is not None:
+            return OneHotMatMul.apply(a, b, rows=rows)
+    return MatMul.apply(a, b)
