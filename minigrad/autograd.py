@@ -1,12 +1,18 @@
 """Reverse-mode autodiff: walk the graph from the output back to the leaves.
 
-    1. Order every tensor that needs a gradient so each comes after all tensors that use
-       it (an iterative depth-first search: no recursion limit on long chains).
-    2. Seed the output's gradient, then visit the tensors in that order: each one's
-       gradient is complete when it is visited, so its op's backward turns it into its
-       inputs' gradients, which are summed into them (a tensor used twice gets both).
-    3. Leaves add their gradient to `.grad`; the ops free what they saved as they go.
+    1. Seed the output's gradient.
+    2. Visit the tensors that have a pending gradient, the most recently created first. Every
+       op's output is created after its inputs, so when a tensor is visited all the tensors
+       made from it have been visited already, and its gradient is complete. Its op's
+       backward turns that gradient into its inputs' gradients, which are summed into them
+       (a tensor used twice gets both); an input that gets its first gradient joins the queue.
+    3. Leaves add their gradient to `.grad` at the end; the ops free what they saved as they go.
+
+This is how PyTorch's engine orders the graph too (each node has a sequence number), and it
+needs no separate pass to sort the graph first.
 """
+from heapq import heappop, heappush
+
 import numpy as np
 
 from minigrad import grad_mode, versions
@@ -15,9 +21,9 @@ from minigrad.lazy_grad import LazyGrad
 
 
 def topological_order(root, include_constants=False):
-    """Tensors that `root` depends on, each after all its inputs: those that require grad
-    (what backward walks), or every tensor with include_constants=True (what a graph
-    picture shows). Inputs are visited in their order, so the result is the same every run."""
+    """Tensors that `root` depends on, each after all its inputs: those that require grad, or
+    every tensor with include_constants=True (what a graph picture shows). Inputs are visited
+    in their order, so the result is the same every run."""
     order, seen = [], set()
     stack = [(root, False)]
     while stack:
@@ -42,34 +48,30 @@ def run_backward(root, grad, retain_graph=False):
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                            "create a leaf with requires_grad=True (and compute outside mg.no_grad())")
-    order = topological_order(root)
     root._g = _seed(root, grad)
     root._g_owned = False
     epoch_now = versions.epoch
     keep_all = grad_mode.keep_grads
     anomaly = grad_mode.anomaly
+    queue = []  # (-seq, tensor): a heap that pops the most recently created node first
+    leaves = []
+    if root.grad_fn is None:
+        leaves.append(root)
+    else:
+        queue.append((-root.grad_fn.seq, root))
     try:
-        for tensor in reversed(order):
-            grad = tensor._g
-            if grad is None:
-                continue  # no path from here to root carries a gradient
-            owned = tensor._g_owned
-            tensor._g = None
+        while queue:
+            tensor = heappop(queue)[1]
             fn = tensor.grad_fn
-            if isinstance(grad, LazyGrad):
-                # only an op that accepts the lazy form gets it; users (hooks, .grad) see arrays
-                seen_by_user = fn is None or tensor._hooks or keep_all or tensor._retain
-                if seen_by_user or not fn.accepts_lazy:
-                    grad, owned = _materialize(grad, tensor), True
-            if tensor._hooks:
-                for hook in list(tensor._hooks):
-                    replaced = hook(grad)
-                    if replaced is not None:
-                        grad, owned = _check_hook_grad(replaced, tensor), False
-            if fn is None or keep_all or tensor._retain:
-                _store_grad(tensor, grad, owned)
-                if fn is None:
-                    continue
+            if tensor._hooks is None and not (keep_all or tensor._retain) and (
+                    fn.accepts_lazy or type(tensor._g) is np.ndarray):
+                grad = tensor._g  # the common case: nothing to materialize, call or keep
+                tensor._g = None
+            else:
+                keep = keep_all or tensor._retain
+                grad, owned = _take_grad(tensor, fn.accepts_lazy and not keep)
+                if keep:
+                    _store_grad(tensor, grad, owned)
             if fn.epoch != epoch_now:
                 _check_unmodified(fn)
             if fn.released:
@@ -84,22 +86,61 @@ def run_backward(root, grad, retain_graph=False):
             for parent, pgrad in zip(fn.inputs, input_grads):
                 if pgrad is None or not parent.requires_grad:
                     continue
-                if pgrad.shape != parent.data.shape:
+                data = parent.data
+                if pgrad.shape != data.shape:
                     raise RuntimeError(f"internal error: {fn.name}.backward gave a gradient of shape "
-                                       f"{pgrad.shape} for an input of shape {parent.data.shape}")
+                                       f"{pgrad.shape} for an input of shape {data.shape}")
                 lazy = isinstance(pgrad, LazyGrad)
                 if not lazy:
                     if type(pgrad) is not np.ndarray:  # numpy gives 0-d results as scalars
                         pgrad = np.asarray(pgrad)
-                    if pgrad.dtype != parent.data.dtype:
-                        pgrad = pgrad.astype(parent.data.dtype)
+                    if pgrad.dtype is not data.dtype and pgrad.dtype != data.dtype:
+                        pgrad = pgrad.astype(data.dtype)
                 if anomaly:
                     check_finite(pgrad.check_values() if lazy else pgrad, fn, fn.inputs, "backward",
                                  tensor.scope)
-                _accumulate(parent, pgrad, lazy)
-    finally:
-        for tensor in order:
+                if parent._g is None:  # its first gradient: keep it as it is, and schedule it
+                    parent._g = pgrad
+                    parent._g_owned = False
+                    if parent.grad_fn is None:
+                        leaves.append(parent)
+                    else:
+                        heappush(queue, (-parent.grad_fn.seq, parent))
+                else:
+                    _accumulate(parent, pgrad, lazy)
+        for leaf in leaves:
+            grad = leaf._g
+            if leaf._hooks is None and type(grad) is np.ndarray:
+                leaf._g = None
+                owned = leaf._g_owned
+            else:
+                grad, owned = _take_grad(leaf, False)
+            if leaf.grad is None:  # (_store_grad, inline: every parameter comes here)
+                leaf.grad = grad if owned else grad.copy()
+            else:
+                leaf.grad += grad
+    finally:  # after an error, leave no half-summed gradient behind
+        for _, tensor in queue:
             tensor._g = None
+        for tensor in leaves:
+            tensor._g = None
+
+
+def _take_grad(tensor, lazy_ok):
+    """The complete gradient of `tensor` (taken off it) after its hooks, and whether the
+    array is the engine's own. A lazy gradient stays lazy only if `lazy_ok` and no hook
+    will see it: users (hooks, `.grad`) always see arrays."""
+    grad, owned = tensor._g, tensor._g_owned
+    tensor._g = None
+    hooks = tensor._hooks
+    if (hooks or not lazy_ok) and isinstance(grad, LazyGrad):
+        grad, owned = _materialize(grad, tensor), True
+    if hooks:
+        for hook in list(hooks):
+            replaced = hook(grad)
+            if replaced is not None:
+                grad, owned = _check_hook_grad(replaced, tensor), False
+    return grad, owned
 
 
 def _check_unmodified(fn):
@@ -114,13 +155,10 @@ def _check_unmodified(fn):
 
 
 def _accumulate(tensor, grad, lazy):
-    """Sum `grad` into the pending gradient of `tensor`: keep the first as it is, then add
-    into an array of our own (never in place into an array another node may share)."""
+    """Sum `grad` into the pending gradient of `tensor` (the first one is kept as it is):
+    add into an array of our own, never in place into an array another node may share."""
     pending = tensor._g
-    if pending is None:
-        tensor._g = grad
-        tensor._g_owned = False
-    elif type(pending) is np.ndarray:
+    if type(pending) is np.ndarray:
         if tensor._g_owned:
             if lazy:
                 grad.add_to(pending)

@@ -5,12 +5,15 @@ output's gradient to one gradient per input. `Op.apply(*tensors, **params)` runs
 and, when a gradient is needed, records an instance of the op as the output's `grad_fn`:
 that instance is the node of the graph and holds what backward needs in `self.saved`.
 """
+import itertools
+
 import numpy as np
 
 from minigrad import grad_mode, versions
 from minigrad.tensor import Tensor
 
 _new_tensor = object.__new__
+_next_seq = itertools.count(1).__next__  # numbers the recorded nodes in creation order
 
 
 class Function:
@@ -58,6 +61,7 @@ class Function:
                 if t.requires_grad:
                     fn.inputs = inputs
                     fn.epoch = versions.epoch
+                    fn.seq = _next_seq()  # later than the nodes of all its inputs
                     out.requires_grad = True
                     out.grad_fn = fn
                     break
