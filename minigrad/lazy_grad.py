@@ -28,26 +28,91 @@ class LazyGrad:
 
 
 class IndexedGrad(LazyGrad):
-    """The gradient of x[index]: `values` at `index` of an array of `shape`, zero elsewhere."""
+    """The gradient of x[index]: `values` at `index` of an array of `shape`, zero elsewhere.
 
-    __slots__ = ("index", "values", "shape", "dtype", "basic")
+    Gradients of several slices of one tensor are kept together (`absorb`). When they tile it,
+    as an LSTM's four gate slices or a sequence's time steps do, the dense gradient is the
+    pieces joined in order (one copy) instead of zeros with each piece added in.
+    """
+
+    __slots__ = ("parts", "shape", "dtype")
 
     def __init__(self, index, values, shape, dtype, basic):
-        self.index, self.values, self.shape, self.dtype, self.basic = index, values, shape, dtype, basic
+        self.parts = [(index, values, basic)]
+        self.shape, self.dtype = shape, dtype
+
+    def absorb(self, other):
+        if type(other) is not IndexedGrad:
+            return False
+        self.parts += other.parts
+        return True
 
     def add_to(self, buffer):
-        """buffer[index] += values (a repeated advanced index adds once per repeat)."""
-        if self.basic:
-            buffer[self.index] += self.values
-        else:
-            np.add.at(buffer, self.index, self.values)
+        """buffer[index] += values for each part (a repeated advanced index adds once per repeat)."""
+        for index, values, basic in self.parts:
+            if basic:
+                buffer[index] += values
+            else:
+                np.add.at(buffer, index, values)
         return buffer
 
     def dense(self):
+        if len(self.parts) > 1:
+            joined = _join_tiles(self.parts, self.shape, self.dtype)
+            if joined is not None:
+                return joined
         return self.add_to(np.zeros(self.shape, self.dtype))
 
     def check_values(self):
-        return np.asarray(self.values)
+        return np.concatenate([np.ravel(values) for _, values, _ in self.parts])
+
+
+def _join_tiles(parts, shape, dtype):
+    """The parts joined into one array of `shape` if they are ranges along one axis that cover
+    it exactly once (x[0], x[1], ..., or x[:, 0:H], x[:, H:2H], ...); else None."""
+    spans = []
+    for index, values, basic in parts:
+        span = basic and _range_along_one_axis(index, shape)
+        if not span:
+            return None
+        spans.append((span[1], span, values))
+    axis = spans[0][1][0]
+    spans.sort(key=lambda item: item[0])
+    end = 0
+    for start, (span_axis, _, stop, _), _ in spans:
+        if span_axis != axis or start != end:
+            return None  # another axis, a gap or an overlap
+        end = stop
+    if end != shape[axis]:
+        return None
+    pieces = [np.expand_dims(values, axis) if dropped else values
+              for _, (_, _, _, dropped), values in spans]
+    return np.concatenate(pieces, axis=axis, dtype=dtype)
+
+
+def _range_along_one_axis(index, shape):
+    """(axis, start, stop, dropped) when `index` selects start:stop of one axis (or the single
+    position start, which drops that axis) and all of every other axis; else None."""
+    parts = index if type(index) is tuple else (index,)
+    if len(parts) > len(shape):
+        return None
+    found = None
+    for axis, part in enumerate(parts):
+        if type(part) is slice:
+            start, stop, step = part.indices(shape[axis])
+            if start == 0 and stop == shape[axis] and step == 1:
+                continue  # the whole axis
+            if found or step != 1 or stop <= start:
+                return None
+            found = (axis, start, stop, False)
+        elif isinstance(part, (int, np.integer)) and not isinstance(part, bool):
+            if found:
+                return None
+            start = int(part) + shape[axis] if part < 0 else int(part)
+            found = (axis, start, start + 1, True)
+        else:  # None or Ellipsis
+            return None
+    return found
 
 
 class OuterGrad(LazyGrad):

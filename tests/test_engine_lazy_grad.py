@@ -3,7 +3,7 @@ slice's gradient added into place must sum exactly like dense arrays, in any mix
 import numpy as np
 
 import minigrad as mg
-from minigrad.lazy_grad import IndexedGrad, OuterGrad
+from minigrad.lazy_grad import IndexedGrad, OuterGrad, _join_tiles
 
 
 def rng():
@@ -66,3 +66,59 @@ def test_indexed_grad_adds_repeated_indices_once_per_repeat():
     values = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
     grad = IndexedGrad(np.array([0, 2, 0]), values, (3, 2), np.float64, basic=False)
     np.testing.assert_allclose(grad.dense(), [[6.0, 8.0], [0.0, 0.0], [3.0, 4.0]])
+
+
+def _indexed_sum(shape, indices, r, dtype=np.float64):
+    """The IndexedGrad of several slices absorbed into one, and the same sum added densely."""
+    expected = np.zeros(shape, dtype)
+    total = None
+    for index in indices:
+        values = r.standard_normal(np.zeros(shape)[index].shape).astype(dtype)
+        expected[index] += values
+        part = IndexedGrad(index, values, shape, dtype, basic=True)
+        if total is None:
+            total = part
+        else:
+            assert total.absorb(part)
+    return total, expected
+
+
+def test_slices_that_tile_a_tensor_join_into_its_gradient():
+    r = rng()
+    gates = [(slice(None), slice(k * 3, (k + 1) * 3)) for k in (2, 0, 3, 1)]  # any order
+    steps = list(range(4))
+    for shape, indices in [((2, 12), gates), ((4, 2, 3), steps), ((4, 2), [-1, 0, 1, 2]),
+                           ((3, 5), [slice(0, 1), slice(1, 5)])]:
+        total, expected = _indexed_sum(shape, indices, r, np.float32)
+        assert _join_tiles(total.parts, shape, np.float32) is not None  # joined, not added
+        dense = total.dense()
+        assert dense.dtype == np.float32 and dense.shape == shape
+        np.testing.assert_array_equal(dense, expected)
+
+
+def test_slices_with_gaps_overlaps_or_mixed_axes_add_into_zeros():
+    r = rng()
+    cases = [[0, 2],                                    # a gap: row 1 stays zero
+             [slice(0, 2), slice(1, 3)],                # an overlap: row 1 gets both
+             [0, 0, 1, 2],                              # a repeat
+             [(slice(None), 0), 1, 2],                  # two axes
+             [slice(0, 3, 2), 1],                       # a step
+             [(Ellipsis, 0), (Ellipsis, 1), (Ellipsis, 2)]]
+    for indices in cases:
+        total, expected = _indexed_sum((3, 3), indices, r)
+        assert _join_tiles(total.parts, (3, 3), np.float64) is None
+        np.testing.assert_allclose(total.dense(), expected)
+
+
+def test_an_lstm_style_unstack_and_chunk_match_finite_differences():
+    r = rng()
+    xs, w = r.standard_normal((3, 2, 8)), r.standard_normal((2, 8))
+
+    def unstack_and_chunk(xs, w):
+        h = w[:, 0:2]
+        for t in range(3):              # x[t] for every t, then the four chunks of each
+            gates = xs[t] + w
+            h = h * gates[:, 0:2].sigmoid() + gates[:, 2:4].tanh() * gates[:, 6:8] + gates[:, 4:6]
+        return h
+
+    assert mg.gradcheck(unstack_and_chunk, [xs, w])
