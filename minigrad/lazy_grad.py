@@ -115,6 +115,9 @@ def _range_along_one_axis(index, shape):
     return found
 
 
+GROUP_BYTES = 1 << 20  # OuterGrad.dense joins this much of its factors per matmul
+
+
 class OuterGrad(LazyGrad):
     """sum_k lefts[k]^T @ rights[k], each lefts[k] (n_k, p) and rights[k] (n_k, q): shape (p, q)."""
 
@@ -136,9 +139,20 @@ class OuterGrad(LazyGrad):
         return True
 
     def dense(self):
-        if len(self.lefts) == 1:
-            return self.lefts[0].T @ self.rights[0]
-        return np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+        """The sum as one matmul per group of parts, each group's factors joined into about
+        GROUP_BYTES: as fast as one matmul over all parts, without a copy of all of them."""
+        lefts, rights = self.lefts, self.rights
+        if len(lefts) == 1:
+            return lefts[0].T @ rights[0]
+        total, start, size = None, 0, 0
+        for k in range(len(lefts)):
+            size += lefts[k].nbytes + rights[k].nbytes
+            if size < GROUP_BYTES and k + 1 < len(lefts):
+                continue
+            part = _joined(lefts, start, k).T @ _joined(rights, start, k)
+            total = part if total is None else np.add(total, part, out=total)
+            start, size = k + 1, 0
+        return total
 
     def add_to(self, buffer):
         buffer += self.dense()
@@ -146,3 +160,8 @@ class OuterGrad(LazyGrad):
 
     def check_values(self):
         return self.dense()
+
+
+def _joined(arrays, first, last):
+    """arrays[first..last] stacked along axis 0 (the array itself when there is one)."""
+    return arrays[first] if first == last else np.concatenate(arrays[first:last + 1])

@@ -122,3 +122,15 @@ def test_an_lstm_style_unstack_and_chunk_match_finite_differences():
         return h
 
     assert mg.gradcheck(unstack_and_chunk, [xs, w])
+
+
+def test_outer_grad_sums_in_groups_exactly_like_one_product(monkeypatch):
+    from minigrad import lazy_grad
+
+    r = rng()
+    lefts = [r.standard_normal((n, 3)) for n in (2, 5, 1, 4, 3)]
+    rights = [r.standard_normal((n, 6)) for n in (2, 5, 1, 4, 3)]
+    expected = np.concatenate(lefts).T @ np.concatenate(rights)
+    for group_bytes in (1, 200, 400, 10**9):  # one part per group ... all parts in one
+        monkeypatch.setattr(lazy_grad, "GROUP_BYTES", group_bytes)
+        np.testing.assert_allclose(OuterGrad(list(lefts), list(rights)).dense(), expected, rtol=1e-12)
