@@ -108,17 +108,9 @@ def run_backward(root, grad, retain_graph=False):
                         heappush(queue, (-parent.grad_fn.seq, parent))
                 else:
                     _accumulate(parent, pgrad, lazy)
-        for leaf in leaves:
-            grad = leaf._g
-            if leaf._hooks is None and type(grad) is np.ndarray:
-                leaf._g = None
-                owned = leaf._g_owned
-            else:
-                grad, owned = _take_grad(leaf, False)
-            if leaf.grad is None:  # (_store_grad, inline: every parameter comes here)
-                leaf.grad = grad if owned else grad.copy()
-            else:
-                leaf.grad += grad
+        for leaf in leaves:  # all their uses are done: their gradients are complete
+            grad, owned = _take_grad(leaf, False)
+            _store_grad(leaf, grad, owned)
     finally:  # after an error, leave no half-summed gradient behind
         for _, tensor in queue:
             tensor._g = None
