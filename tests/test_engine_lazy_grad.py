@@ -1,6 +1,8 @@
 """Lazy gradients (minigrad/lazy_grad.py): a matmul's weight gradient kept factored and a
 slice's gradient added into place must sum exactly like dense arrays, in any mix."""
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.lazy_grad import IndexedGrad, OuterGrad, _join_tiles
@@ -134,3 +136,30 @@ def test_outer_grad_sums_in_groups_exactly_like_one_product(monkeypatch):
     for group_bytes in (1, 200, 400, 10**9):  # one part per group ... all parts in one
         monkeypatch.setattr(lazy_grad, "GROUP_BYTES", group_bytes)
         np.testing.assert_allclose(OuterGrad(list(lefts), list(rights)).dense(), expected, rtol=1e-12)
+
+
+@settings(deadline=None, max_examples=60, derandomize=True)
+@given(data=st.data())
+def test_any_set_of_slices_sums_like_adding_each_into_zeros(data):
+    """Random cuts of a random axis into ranges and single positions, in random order, maybe
+    with a piece dropped (a gap) or repeated (an overlap): joined or not, the same sum."""
+    r = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3), label="shape"))
+    axis = data.draw(st.integers(0, len(shape) - 1), label="axis")
+    n = shape[axis]
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, n), max_size=n), label="cuts")) | {0, n})
+    indices = []
+    for start, stop in zip(cuts, cuts[1:]):
+        if stop == start + 1 and data.draw(st.booleans(), label="as int"):
+            where = start - n if data.draw(st.booleans(), label="negative") else start
+        else:
+            where = slice(start, stop)
+        indices.append((slice(None),) * axis + (where,))
+    spoil = data.draw(st.sampled_from(["none", "gap", "overlap"]), label="spoil")
+    if spoil == "gap" and len(indices) > 1:
+        indices.pop(data.draw(st.integers(0, len(indices) - 1), label="dropped"))
+    elif spoil == "overlap":
+        indices.append(indices[data.draw(st.integers(0, len(indices) - 1), label="repeated")])
+    indices = data.draw(st.permutations(indices), label="order")
+    total, expected = _indexed_sum(shape, indices, r)
+    np.testing.assert_allclose(total.dense(), expected, rtol=1e-12)
