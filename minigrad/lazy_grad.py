@@ -37,7 +37,8 @@ class IndexedGrad(LazyGrad):
 
     __slots__ = ("parts", "shape", "dtype")
 
-    def __init__(self, index, values, shape, dtype, basic):
+    def __init__(self, index, values, shape, dtype, basic=None):
+        """`basic`: whether `index` is a basic index (see `is_basic`); None: find out when needed."""
         self.parts = [(index, values, basic)]
         self.shape, self.dtype = shape, dtype
 
@@ -50,7 +51,7 @@ class IndexedGrad(LazyGrad):
     def add_to(self, buffer):
         """buffer[index] += values for each part (a repeated advanced index adds once per repeat)."""
         for index, values, basic in self.parts:
-            if basic:
+            if basic or (basic is None and is_basic(index)):
                 buffer[index] += values
             else:
                 np.add.at(buffer, index, values)
@@ -67,12 +68,19 @@ class IndexedGrad(LazyGrad):
         return np.concatenate([np.ravel(values) for _, values, _ in self.parts])
 
 
+def is_basic(index):
+    """True when `index` uses only ints, slices, None and Ellipsis: numpy's basic indexing, which
+    never selects a position twice (an advanced index may, and then adds once per repeat)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
+
+
 def _join_tiles(parts, shape, dtype):
     """The parts joined into one array of `shape` if they are ranges along one axis that cover
     it exactly once (x[0], x[1], ..., or x[:, 0:H], x[:, H:2H], ...); else None."""
     spans = []
     for index, values, basic in parts:
-        span = basic and _range_along_one_axis(index, shape)
+        span = basic is not False and _range_along_one_axis(index, shape)  # (only basic ones)
         if not span:
             return None
         spans.append((span[1], span, values))

@@ -361,11 +361,13 @@ def _raw(value):
 
 
 def _raw_index(index):
-    if isinstance(index, Tensor):
-        return index.data
+    """An index with tensors in it replaced by their arrays (x[idx] with idx a tensor)."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
+        for part in index:  # (a loop, not a generator: x[:, a:b] on every time step)
+            if isinstance(part, Tensor):
+                return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return index
+    return index.data if isinstance(index, Tensor) else index
 
 
 def _one_axis(axis, ndim, op):

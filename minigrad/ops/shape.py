@@ -42,12 +42,6 @@ class Transpose(Function):
         return (grad.transpose(np.argsort(self.axes)),)
 
 
-def _is_basic(index):
-    """True when `index` uses only ints, slices, None and Ellipsis (so no position repeats)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
-
-
 class GetItem(Function):
     """y = x[index];  dL/dx = zeros with dL/dy added at the indexed places
     (an index that repeats a position adds its gradient once per repeat)."""
@@ -59,7 +53,7 @@ class GetItem(Function):
 
     def backward(self, grad):
         shape, dtype = self.saved
-        return (IndexedGrad(self.index, grad, shape, dtype, _is_basic(self.index)),)
+        return (IndexedGrad(self.index, grad, shape, dtype),)
 
     def shape_error(self, inputs, exc):
         return type(exc)(f"getitem: index {self.index!r} does not fit a tensor of shape "
