@@ -20,35 +20,23 @@ they are computed together before the memory is updated.
 """
 from minigrad import hadamard
 
-from models.cell import RecurrentCell, label
+from models.cell import label
+from models.lstm import LSTMCell
 
 
-class PeepholeLSTMCell(RecurrentCell):
+class PeepholeLSTMCell(LSTMCell):
     """PeepholeLSTMCell(input_size, hidden_size, bias=True): one step (x, (h, c)) -> (h', c').
 
-    Parameters: weight_ih (4H, D) and weight_hh (4H, H) in gate order i, f, g, o, as
-    LSTMCell; weight_ch (3H, H), the peepholes from c, in gate order i, f, o; bias_ih,
-    bias_hh (4H,) (b = b_ih + b_hh). All start ~ U(-1/sqrt(H), 1/sqrt(H)).
+    Parameters: those of LSTMCell (weight_ih (4H, D), weight_hh (4H, H), bias_ih, bias_hh
+    (4H,), gate order i, f, g, o), and weight_ch (3H, H), the peepholes from c, in gate
+    order i, f, o. All start ~ U(-1/sqrt(H), 1/sqrt(H)). The input's share of the gates,
+    `project_input`, is LSTMCell's.
     """
 
-    state_names = ("h", "c")
-
     def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size)
-        H = self.hidden_size
-        self.weight_ih = self.new_parameter(4 * H, self.input_size)
-        self.weight_hh = self.new_parameter(4 * H, H)
-        self.weight_ch = self.new_parameter(3 * H, H)
-        self.register_parameter("bias_ih", self.new_parameter(4 * H) if bias else None)
-        self.register_parameter("bias_hh", self.new_parameter(4 * H) if bias else None)
+        super().__init__(input_size, hidden_size, bias)
+        self.weight_ch = self.new_parameter(3 * self.hidden_size, self.hidden_size)
         self.reset_parameters()
-
-    def project_input(self, x):
-        """W_*x x + b_* for the four gates (rows i, f, g, o): the part that depends on x only."""
-        x_proj = x @ self.weight_ih.T
-        if self.bias_ih is not None:
-            x_proj = x_proj + (self.bias_ih + self.bias_hh)
-        return x_proj
 
     def step(self, x_proj, state):
         """One time step; x_proj = project_input(x), state = (h, c)."""

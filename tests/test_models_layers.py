@@ -110,8 +110,10 @@ def test_nested_model_sees_pytorch_names():
 
 def test_layer_without_bias_and_other_cells_names():
     assert [n for n, _ in LSTM(3, 4, bias=False).named_parameters()] == ["weight_ih_l0", "weight_hh_l0"]
-    assert [n for n, _ in Recurrent(PeepholeLSTMCell, 3, 4).named_parameters()] == [
-        "weight_ih_l0", "weight_hh_l0", "weight_ch_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert [n for n, _ in Recurrent(PeepholeLSTMCell, 3, 4).named_parameters()] == [  # LSTM's, then
+        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_ch_l0"]   # the peepholes'
+    assert [n for n, _ in Recurrent(PeepholeLSTMCell, 3, 4, bias=False).named_parameters()] == [
+        "weight_ih_l0", "weight_hh_l0", "weight_ch_l0"]
     assert [n for n, _ in Recurrent(FourGateLSTMCell, 3, 4).named_parameters()] == [
         "weight_ih_l0", "weight_hh_l0", "bias_l0", "weight_u_l0", "bias_u_l0"]
 
