@@ -108,6 +108,9 @@ def build_parser():
                           f"or no limit when --minutes is given)")
     opt.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes of this run")
     opt.add_argument("--seed", type=int, help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
+    opt.add_argument("--fused", action="store_true",
+                     help="run each LSTM layer as one op with a hand-written backward (models/fused_lstm.py): "
+                          "the same values, faster; the pictures still show the cells")
     out = train.add_argument_group("progress and output")
     out.add_argument("--eval-every", type=int, default=250, metavar="N",
                      help="validate and print a sample every N steps (default 250; 0: only at the end)")
@@ -167,7 +170,9 @@ def cmd_train(args):
     check_sizes(len(text), train_ids, val_ids, cfg)
 
     mg.manual_seed(cfg["seed"])
-    model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS})
+    if args.fused and cfg["cell"] != "lstm":
+        raise UsageError(f"--fused is for the LSTM only, not --cell {cfg['cell']}")
+    model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS}, fused=args.fused)
     optimizer = mg.optim.Adam(model.parameters(), lr=cfg["lr"])
     run = dict(step=0, epoch=0, window=0, losses=[], val=[], text_sha256=text_digest(text))
     state = None
@@ -184,7 +189,8 @@ def cmd_train(args):
     print(f"model: {cfg['num_layers']} x {cfg['cell'].upper()} {cfg['hidden_size']}, "
           f"{'one-hot' if not cfg['embedding_dim'] else 'embedding ' + str(cfg['embedding_dim'])} input, "
           f"{n_params:,} parameters; batch {cfg['batch_size']} streams x "
-          f"seq_len {cfg['seq_len']}, Adam lr {cfg['lr']}, clip {cfg['clip']}, seed {cfg['seed']}")
+          f"seq_len {cfg['seq_len']}, Adam lr {cfg['lr']}, clip {cfg['clip']}, seed {cfg['seed']}"
+          f"{'; fused LSTM layers' if args.fused else ''}")
     if run["step"]:
         print(f"resuming from {args.resume} at step {run['step']} (epoch {run['epoch']}, window {run['window']})")
     if steps is not None and run["step"] >= steps:

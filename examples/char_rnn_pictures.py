@@ -21,8 +21,19 @@ def write_pictures(model, ids, directory, seed=0, graph_steps=6, flow_steps=64, 
     """
     import viz  # graphviz and matplotlib are needed only here
 
-    was_training = model.training
+    was_training, was_fused = model.training, getattr(model.rnn, "fused", False)
     model.eval()
+    if was_fused:
+        model.rnn.fused = False  # the pictures show the cells' ops, not a fused layer's one node
+    try:
+        return _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_streams)
+    finally:
+        model.train(was_training)
+        if was_fused:
+            model.rnn.fused = True
+
+
+def _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_streams):
     c = model.config()
     name = f"{c['num_layers']} x {c['cell'].upper()} {c['hidden_size']}"
     x = ids[:graph_steps + 1, None]                 # one stream, time-major (T+1, 1)
@@ -47,7 +58,6 @@ def write_pictures(model, ids, directory, seed=0, graph_steps=6, flow_steps=64, 
     path = os.path.join(directory, "gradient_flow.png")
     figure.savefig(path)
     written.append(("gradient flow", path))
-    model.train(was_training)
     return written
 
 

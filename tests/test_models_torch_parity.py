@@ -18,7 +18,8 @@ T, B, D, H = 6, 3, 4, 5
 TOLERANCE = {np.float64: 1e-10, np.float32: 2e-5}
 CELLS = {"RNNCell": {}, "RNNCell-relu": {"nonlinearity": "relu"}, "LSTMCell": {}, "GRUCell": {}}
 LAYERS = {"RNN": {}, "LSTM": {}, "GRU": {}, "LSTM-batch_first": {"batch_first": True},
-          "RNN-relu": {"nonlinearity": "relu"}}
+          "RNN-relu": {"nonlinearity": "relu"}, "LSTM-fused": {"fused": True}}
+OURS_ONLY = {"fused"}  # options torch.nn's layers do not take
 TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
 
 
@@ -75,7 +76,9 @@ def compare_layer(name, dtype, num_layers=2, seed=0):
     """Run torch.nn.{RNN,LSTM,GRU} and ours from the same weights; return {what: max abs diff}."""
     kind, options = name.split("-")[0], LAYERS[name]
     torch.manual_seed(seed)
-    theirs = getattr(torch.nn, kind)(D, H, num_layers=num_layers, **options).to(TORCH_DTYPE[dtype])
+    theirs = getattr(torch.nn, kind)(D, H, num_layers=num_layers,
+                                     **{k: v for k, v in options.items() if k not in OURS_ONLY})
+    theirs = theirs.to(TORCH_DTYPE[dtype])
     ours = getattr(models, kind)(D, H, num_layers=num_layers, **options)
     ours = ours.double() if dtype == np.float64 else ours.float()
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
