@@ -97,6 +97,9 @@ def _check_shapes(x_proj, weight_hh, h0, c0):
     if not (x_proj.ndim == 3 and weight_hh.shape == (4 * H, H) and x_proj.shape[2] == 4 * H
             and h0.shape == c0.shape == (x_proj.shape[1], H)):
         raise ValueError("expected x_proj (T, B, 4H), weight_hh (4H, H), h0 and c0 (B, H)")
+    dtypes = {x_proj.dtype, weight_hh.dtype, h0.dtype, c0.dtype}
+    if len(dtypes) != 1 or x_proj.dtype.kind != "f":
+        raise TypeError(f"expected one float dtype for all four, got {', '.join(sorted(map(str, dtypes)))}")
 
 
 def _sigmoid_(a):

@@ -108,6 +108,8 @@ def test_lstm_window_bad_shapes_name_the_op_and_shapes():
         lstm_window(x_proj, mg.zeros(8, 2), mg.zeros(3, 2), mg.zeros(2, 2))
     with pytest.raises(ValueError, match=r"lstmwindow: cannot apply to shapes \(2, 8\)"):
         lstm_window(mg.zeros(2, 8), mg.zeros(8, 2), mg.zeros(2, 2), mg.zeros(2, 2))
+    with pytest.raises(TypeError, match=r"lstmwindow: .*one float dtype for all four, got float32, float64"):
+        lstm_window(x_proj, mg.zeros(8, 2, dtype=mg.float64), mg.zeros(2, 2), mg.zeros(2, 2))
 
 
 def test_fused_layer_is_one_node_per_layer_with_the_same_parameters():
