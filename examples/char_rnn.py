@@ -110,7 +110,8 @@ def build_parser():
     opt.add_argument("--seed", type=int, help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
     opt.add_argument("--fused", action="store_true",
                      help="run each LSTM layer as one op with a hand-written backward (models/fused_lstm.py): "
-                          "the same values, faster; the pictures still show the cells")
+                          "the same values, faster for hidden sizes up to about 128; the pictures still show "
+                          "the cells")
     out = train.add_argument_group("progress and output")
     out.add_argument("--eval-every", type=int, default=250, metavar="N",
                      help="validate and print a sample every N steps (default 250; 0: only at the end)")

@@ -29,7 +29,7 @@ class CharRNN(nn.Module):
         embedding_dim: None feeds one-hot vectors (V wide); an int E learns an embedding.
         dropout: dropout between recurrent layers (as torch.nn.LSTM's), in training mode.
         fused: for cell="lstm", run each layer as one op with a hand-written backward
-            (models/fused_lstm.py): faster, same values. How to compute, not what the model
+            (models/fused_lstm.py): same values, faster for small hidden sizes. How to compute, not what the model
             is: not part of `config()`, and `model.rnn.fused` can be switched at any time.
     """
 
