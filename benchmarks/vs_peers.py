@@ -1,0 +1,139 @@
+"""The char-RNN against its peers: the team harness's runs, interleaved, summed up in one table.
+
+    python benchmarks/vs_peers.py                                # 5 rounds, small and medium
+    python benchmarks/vs_peers.py --rounds 3 --configs small --impls numpy_manual minigrad minigrad_fused
+    python benchmarks/vs_peers.py --time-budget 120 --rounds 1   # validation loss after 120 s
+
+Runs `run.py` of the harness (default `../shared/bench`, beside the project root) once per
+round, config and implementation, in turn, never two at once, and prints medians and ranges
+of characters per second, peak RSS, and the ratios of minigrad to the others. Run it with a
+Python that has torch (the harness's PyTorch peers need it) and this project importable.
+
+Implementations: the harness's `torch_fused`, `torch_cells`, `numpy_manual` and `minigrad`
+(the composed `models.LSTM`), and `minigrad_fused`: the same harness code with
+`models.LSTM` building `LSTM(..., fused=True)`. Every run's JSON line is also appended to
+--log; a config whose runs disagree on loss_first/loss_last is flagged, since the same
+weights and batches must give the same losses.
+"""
+import argparse
+import collections
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_fused"]
+STEPS = {"small": ["--steps", "40", "--warmup", "5"], "medium": ["--steps", "10", "--warmup", "2"]}
+
+# `python -c` program for minigrad_fused: make models.LSTM fused, then run the harness as usual
+FUSED_LAUNCHER = """
+import runpy, sys
+sys.path.insert(0, {root!r})
+import models
+
+class FusedLSTM(models.LSTM):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, fused=True, **kwargs)
+
+models.LSTM = FusedLSTM
+sys.argv = [{run_py!r}] + sys.argv[1:]
+runpy.run_path({run_py!r}, run_name="__main__")
+"""
+
+
+def run_once(harness, impl, config, extra):
+    """One harness run; returns its JSON result (a dict), or raises with the harness's output."""
+    run_py = os.path.join(harness, "run.py")
+    args = ["--impl", "minigrad" if impl == "minigrad_fused" else impl, "--minigrad-root", ROOT,
+            "--config", config, *extra]
+    if impl == "minigrad_fused":
+        command = [sys.executable, "-c", FUSED_LAUNCHER.format(root=ROOT, run_py=run_py), *args]
+    else:
+        command = [sys.executable, run_py, *args]
+    done = subprocess.run(command, capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"vs_peers: {impl} on {config} failed (exit {done.returncode}):\n"
+                           f"{done.stdout}{done.stderr}")
+    return json.loads(lines[-1])
+
+
+def summary(results, configs, budget):
+    """Markdown table and ratio lines from {(config, impl): [result, ...]}."""
+    impls = [i for i in IMPLS if any((c, i) in results for c in configs)]
+    key = "val_loss" if budget else "chars_per_s"
+    what = "validation loss" if budget else "chars/s"
+    lines = ["| impl | " + " | ".join(f"{c} {what}" for c in configs) + " | peak RSS " + configs[0] + " |",
+             "|---" * (len(configs) + 2) + "|"]
+    medians = {}
+    for impl in impls:
+        cells = []
+        for config in configs:
+            runs = results.get((config, impl), [])
+            if not runs:
+                cells.append("-")
+                continue
+            values = [r[key] for r in runs]
+            medians[config, impl] = statistics.median(values)
+            cell = f"{medians[config, impl]:,.{3 if budget else 0}f} ({min(values):,.{3 if budget else 0}f}-" \
+                   f"{max(values):,.{3 if budget else 0}f})"
+            if budget:
+                cell += f", {statistics.median(r['steps'] for r in runs):,.0f} steps"
+            cells.append(cell)
+        rss = [r["peak_rss_mb"] for r in results.get((configs[0], impl), [])]
+        rss_cell = f"{statistics.median(rss):.0f} MB" if rss else "-"
+        lines.append(f"| {impl} | " + " | ".join(cells) + f" | {rss_cell} |")
+    if not budget:
+        lines.append("")
+        for mine in ("minigrad", "minigrad_fused"):
+            for config in configs:
+                ratios = [f"{medians[config, mine] / medians[config, other]:.2f}x {other}"
+                          for other in ("numpy_manual", "torch_cells", "torch_fused")
+                          if (config, mine) in medians and (config, other) in medians]
+                if ratios:
+                    lines.append(f"{mine} on {config}: " + ", ".join(ratios))
+    checked = ("loss_first",) if budget else ("loss_first", "loss_last")  # a budget's runs differ in length
+    for config in configs:
+        losses = {tuple(r[k] for k in checked) for i in impls for r in results.get((config, i), [])}
+        if len(losses) > 1:
+            lines.append(f"WARNING: {config} runs disagree on {', '.join(checked)}: {sorted(losses)}")
+        elif losses:
+            lines.append(f"{config}: every run gave {', '.join(checked)} = {losses.pop()}")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--harness", default=os.path.join(os.path.dirname(ROOT), "shared", "bench"),
+                        help="the harness folder, with run.py (default: ../shared/bench)")
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each impl and config (default 5)")
+    parser.add_argument("--configs", nargs="+", choices=sorted(STEPS), default=["small", "medium"])
+    parser.add_argument("--impls", nargs="+", choices=IMPLS, default=IMPLS)
+    parser.add_argument("--time-budget", type=float, metavar="S",
+                        help="train each for S seconds and compare validation losses instead")
+    parser.add_argument("--log", default="vs_peers.jsonl", help="append every run's JSON line here")
+    args = parser.parse_args()
+    if not os.path.isfile(os.path.join(args.harness, "run.py")):
+        parser.error(f"no run.py in {args.harness}: pass --harness, the folder of the team's harness")
+    results = collections.defaultdict(list)
+    with open(args.log, "a") as log:
+        for round_number in range(1, args.rounds + 1):
+            for config in args.configs:
+                extra = ["--time-budget", str(args.time_budget)] if args.time_budget else STEPS[config]
+                for impl in args.impls:
+                    result = run_once(args.harness, impl, config, extra)
+                    result["vs_peers_impl"], result["round"] = impl, round_number
+                    log.write(json.dumps(result) + "\n")
+                    log.flush()
+                    results[config, impl].append(result)
+                    shown = f"val {result['val_loss']:.3f}" if args.time_budget else \
+                        f"{result['chars_per_s']:,.0f} chars/s"
+                    print(f"round {round_number} {config:6s} {impl:15s} {shown}", flush=True)
+    print()
+    print(summary(results, args.configs, args.time_budget is not None))
+
+
+if __name__ == "__main__":
+    main()
