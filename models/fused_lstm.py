@@ -28,6 +28,7 @@ at once before the loop.
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops.elementwise import sigmoid_of_negated_
 
 
 class LSTMWindow(Function):
@@ -46,19 +47,18 @@ class LSTMWindow(Function):
         tanh_c = np.empty((T, B, H), x_proj.dtype)
         h[0], c[0] = h0, c0
         w_hh_t = weight_hh.T
-        with np.errstate(over="ignore", under="ignore"):  # σ's e^-a may overflow: σ = 1/inf = 0
-            for t in range(T):
-                a = acts[t]
-                np.matmul(h[t], w_hh_t, out=a)
-                np.add(x_proj[t], a, out=a)
-                _sigmoid_(a[:, 0:2 * H])  # i, f
-                np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])  # g
-                _sigmoid_(a[:, 3 * H:])  # o
-                i, f, g, o = a[:, 0:H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-                np.multiply(f, c[t], out=c[t + 1])
-                c[t + 1] += i * g
-                np.tanh(c[t + 1], out=tanh_c[t])
-                np.multiply(o, tanh_c[t], out=h[t + 1])
+        for t in range(T):
+            a = acts[t]
+            np.matmul(h[t], w_hh_t, out=a)
+            np.add(x_proj[t], a, out=a)
+            _sigmoid_(a[:, 0:2 * H])  # i, f
+            np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])  # g
+            _sigmoid_(a[:, 3 * H:])  # o
+            i, f, g, o = a[:, 0:H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+            np.multiply(f, c[t], out=c[t + 1])
+            c[t + 1] += i * g
+            np.tanh(c[t + 1], out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=h[t + 1])
         self.saved = (acts, h, c, tanh_c, weight_hh)
         return states[:, 1:]
 
@@ -103,11 +103,8 @@ def _check_shapes(x_proj, weight_hh, h0, c0):
 
 
 def _sigmoid_(a):
-    """a = 1 / (1 + e^-a) in place (the formula of minigrad's Sigmoid op, so the same values)."""
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    a += 1
-    np.reciprocal(a, out=a)
+    """a = σ(a) in place, by the Sigmoid op's own formula (so the very same values)."""
+    sigmoid_of_negated_(np.negative(a, out=a))
 
 
 def lstm_window(x_proj, weight_hh, h0, c0):

@@ -62,11 +62,7 @@ class Sigmoid(Function):
     def forward(self, x):
         # (a new float array, even for int or 0-d x, for which numpy would give a scalar)
         y = np.asarray(np.negative(x, dtype=None if x.dtype.kind == "f" else np.float64))
-        with np.errstate(over="ignore", under="ignore"):
-            np.exp(y, out=y)
-        y += 1
-        np.reciprocal(y, out=y)
-        self.saved = y
+        self.saved = y = sigmoid_of_negated_(y)
         return y
 
     def backward(self, grad):
@@ -74,6 +70,17 @@ class Sigmoid(Function):
         gy = np.asarray(grad * y)  # g y (1 - y); an array even when 0-d
         gy *= 1 - y                # (not g y - g y y: (g y) y underflows where y is tiny)
         return (gy,)
+
+
+def sigmoid_of_negated_(y):
+    """y = 1 / (1 + e^y) in place, for a float array y = -x: σ(x), the formula of the Sigmoid
+    op (also used by the fused LSTM, so both give the same values). e^y may overflow to inf,
+    and then 1/inf = 0 is right, so that warning (and e^y's underflow) is silenced."""
+    with np.errstate(over="ignore", under="ignore"):
+        np.exp(y, out=y)
+    y += 1
+    np.reciprocal(y, out=y)
+    return y
 
 
 class ReLU(Function):
