@@ -23,8 +23,8 @@ sys.path[:0] = [ROOT, os.path.join(ROOT, "examples")]
 
 from char_rnn import train_step  # noqa: E402  (first: it sets the BLAS threads before numpy loads)
 import minigrad as mg  # noqa: E402
-from models.batching import sequence_windows  # noqa: E402
-from models.char_rnn import CharRNN  # noqa: E402
+from minigrad.models.batching import sequence_windows  # noqa: E402
+from minigrad.models.char_rnn import CharRNN  # noqa: E402
 from text_data import Vocab, read_text, stdlib_corpus  # noqa: E402
 
 CONFIGS = {  # name: (num_layers, hidden_size, batch_size, seq_len)

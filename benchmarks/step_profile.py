@@ -29,8 +29,8 @@ import minigrad as mg  # noqa: E402
 from minigrad import lazy_grad, nn  # noqa: E402
 from minigrad.function import Function  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models.batching import sequence_windows, detach_state  # noqa: E402
-from models.char_rnn import CharRNN  # noqa: E402
+from minigrad.models.batching import sequence_windows, detach_state  # noqa: E402
+from minigrad.models.char_rnn import CharRNN  # noqa: E402
 from text_data import Vocab, read_text, stdlib_corpus  # noqa: E402
 
 CONFIGS = {"small": (1, 128, 32, 64), "medium": (2, 256, 64, 100)}  # layers, hidden, batch, seq

@@ -27,17 +27,21 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_fused"]
 STEPS = {"small": ["--steps", "40", "--warmup", "5"], "medium": ["--steps", "10", "--warmup", "2"]}
 
-# `python -c` program for minigrad_fused: make models.LSTM fused, then run the harness as usual
-FUSED_LAUNCHER = """
+# `python -c` program for the minigrad implementations. The harness imports `models` as a
+# top-level package; the project installs it as `minigrad.models`, so the launcher hands the
+# harness that package (made fused for minigrad_fused), then runs the harness as usual.
+LAUNCHER = """
 import runpy, sys
 sys.path.insert(0, {root!r})
-import models
+from minigrad import models
 
-class FusedLSTM(models.LSTM):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, fused=True, **kwargs)
+if {fused!r}:
+    class FusedLSTM(models.LSTM):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, fused=True, **kwargs)
 
-models.LSTM = FusedLSTM
+    models.LSTM = FusedLSTM
+sys.modules["models"] = models
 sys.argv = [{run_py!r}] + sys.argv[1:]
 runpy.run_path({run_py!r}, run_name="__main__")
 """
@@ -48,8 +52,9 @@ def run_once(harness, impl, config, extra):
     run_py = os.path.join(harness, "run.py")
     args = ["--impl", "minigrad" if impl == "minigrad_fused" else impl, "--minigrad-root", ROOT,
             "--config", config, *extra]
-    if impl == "minigrad_fused":
-        command = [sys.executable, "-c", FUSED_LAUNCHER.format(root=ROOT, run_py=run_py), *args]
+    if impl.startswith("minigrad"):
+        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, fused=impl == "minigrad_fused")
+        command = [sys.executable, "-c", launcher, *args]
     else:
         command = [sys.executable, run_py, *args]
     done = subprocess.run(command, capture_output=True, text=True)

@@ -204,7 +204,7 @@ def tiny_gradcheck(values=TINY_VALUES):
 
 # ----------------------------------------------------------------------------- pictures
 def draw_tiny():
-    import viz
+    from minigrad import viz
 
     leaves = tiny_leaves()
     with viz.record():
@@ -214,7 +214,7 @@ def draw_tiny():
 
 
 def draw_rnn(params, steps=1):
-    import viz
+    from minigrad import viz
 
     _, named = rnn_by_engine(params, steps)   # backward under mg.retain_grads (= viz.record)
     L = named["L"]

@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models.batching import count_windows, detach_state, sequence_windows  # noqa: E402
-from models.char_rnn import CELLS, CharRNN, generate  # noqa: E402
+from minigrad.models.batching import count_windows, detach_state, sequence_windows  # noqa: E402
+from minigrad.models.char_rnn import CELLS, CharRNN, generate  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import char_rnn_checkpoint as checkpoints  # noqa: E402

@@ -14,7 +14,7 @@ import os
 import sys
 
 import minigrad as mg
-from models.char_rnn import CharRNN
+from minigrad.models.char_rnn import CharRNN
 
 from text_data import Vocab
 

@@ -11,7 +11,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.nn import functional as F
-from models.char_rnn import CharRNN
+from minigrad.models.char_rnn import CharRNN
 
 
 def write_pictures(model, ids, directory, seed=0, graph_steps=6, flow_steps=64, flow_streams=8):
@@ -19,7 +19,7 @@ def write_pictures(model, ids, directory, seed=0, graph_steps=6, flow_steps=64, 
 
     The initial weights are those `mg.manual_seed(seed)` gives, as at the start of training.
     """
-    import viz  # graphviz and matplotlib are needed only here
+    from minigrad import viz  # graphviz and matplotlib are needed only here
 
     was_training, was_fused = model.training, getattr(model.rnn, "fused", False)
     model.eval()

@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))                  
 
 import minigrad as mg  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models import CharRNN, sequence_windows  # noqa: E402
-from models.char_rnn import generate  # noqa: E402
+from minigrad.models import CharRNN, sequence_windows  # noqa: E402
+from minigrad.models.char_rnn import generate  # noqa: E402
 
 import char_rnn as cli  # noqa: E402
 import lecture_plots as lp  # noqa: E402

@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models import LSTM, RNN, detach_state, sequence_windows  # noqa: E402
+from minigrad.models import LSTM, RNN, detach_state, sequence_windows  # noqa: E402
 
 import lecture_plots as lp  # noqa: E402
 

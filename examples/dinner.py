@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models import RNN  # noqa: E402
+from minigrad.models import RNN  # noqa: E402
 
 import lecture_plots as lp  # noqa: E402
 
@@ -186,7 +186,7 @@ def plot_losses(losses):
 def draw_three_days(model, sunday="pizza", level="op"):
     """The graph unrolled over three days (saw Sunday's dinner, then away two days), with the loss
     on all three predictions, coloured by gradient norm. Returns (digraph, loss)."""
-    import viz
+    from minigrad import viz
 
     seen = [sunday, None, None]
     targets = np.array([DINNERS.index(d) for d in true_week(sunday, 3)])

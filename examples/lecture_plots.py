@@ -108,7 +108,7 @@ def save(fig, out, name, dpi=150, quiet=False):
 def save_graph(graph, out, stem, formats=("svg", "png"), quiet=False):
     """Render a graphviz Digraph (from viz.draw_graph / viz.draw_unrolled) as out/stem.svg and
     .png; without Graphviz's `dot`, write out/stem.dot and say so. Returns the paths written."""
-    import viz
+    from minigrad import viz
 
     paths = []
     try:

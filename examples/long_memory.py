@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models import GRU, LSTM, RNN  # noqa: E402
+from minigrad.models import GRU, LSTM, RNN  # noqa: E402
 
 import lecture_plots as lp  # noqa: E402
 
@@ -172,7 +172,7 @@ def answer_loss(model, gap, seed=7, n=8):
 
 def gradient_flow(models, gap):
     """{cell: ‖dL/dh_t‖ for t = 0 .. gap + 1}, the loss on the answer after the last word."""
-    import viz
+    from minigrad import viz
 
     return {cell: viz.gradient_norms(answer_loss(model, gap)) for cell, model in models.items()}
 
@@ -211,7 +211,7 @@ def plot_losses(losses, gap):
 
 def plot_flow(initial, trained, gap):
     """‖dL/dh_t‖ against t at initialisation and after training, side by side, one scale."""
-    import viz
+    from minigrad import viz
 
     fig, axes = lp.figure(1, 2, width=15, height=5, sharey=True)
     viz.plot_gradient_flow(initial, title=f"At initialisation (gap {gap})", ax=axes[0])
@@ -224,7 +224,7 @@ def plot_flow(initial, trained, gap):
 def draw_unrolled(models, gap=6):
     """{cell: digraph} of each model unrolled over a story of this gap at cell level, coloured by
     gradient norm on one shared scale (so the colours compare across the pictures)."""
-    import viz
+    from minigrad import viz
 
     losses = {}
     for cell, model in models.items():

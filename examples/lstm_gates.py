@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
 
 import minigrad as mg  # noqa: E402
-from models import FourGateLSTMCell, LSTMCell  # noqa: E402
+from minigrad.models import FourGateLSTMCell, LSTMCell  # noqa: E402
 
 import lecture_plots as lp  # noqa: E402
 
@@ -208,7 +208,7 @@ def plot_equations():
 
 def draw_cells():
     """One step of each cell as a graph (op level, every gate named), for beside the equations."""
-    import viz
+    from minigrad import viz
 
     graphs = {}
     for kind, title in (("fourgate", "The lecture's four-gate cell: one step"),

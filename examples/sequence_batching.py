@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
-from models import RNNCell, batch_streams, detach_state, sequence_windows  # noqa: E402
+from minigrad.models import RNNCell, batch_streams, detach_state, sequence_windows  # noqa: E402
 
 import lecture_plots as lp  # noqa: E402
 
@@ -72,7 +72,7 @@ def window_loss(model, x, y, h, t0):
 def graph_size(loss):
     """(nodes, time steps) of the graph behind `loss`: every tensor and op, and the distinct
     time steps it reaches back into."""
-    import viz
+    from minigrad import viz
 
     graph = viz.trace(loss, grads=False)
     steps = {n.scope for n in graph.nodes.values() if n.scope}
@@ -106,7 +106,7 @@ def read(model, windows, detach=True, retain_graph=False):
 
 def draw_window(model, windows, k, detach):
     """The graph of window k's loss, unrolled at cell level and coloured by gradient norm."""
-    import viz
+    from minigrad import viz
 
     h, t0 = None, 0
     for j, (x, y) in enumerate(windows[:k + 1]):

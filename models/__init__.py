@@ -16,19 +16,19 @@ Truncated BPTT (models/batching.py):
 
 A character-level language model on top (models/char_rnn.py): CharRNN
 
-    from models import LSTM, sequence_windows, detach_state
+    from minigrad.models import LSTM, sequence_windows, detach_state
     lstm = LSTM(input_size=65, hidden_size=128, num_layers=2)
     output, (h_n, c_n) = lstm(x)             # x (seq_len, batch, 65)
 """
-from models.cell import RecurrentCell
-from models.rnn import RNNCell
-from models.lstm import LSTMCell
-from models.gru import GRUCell
-from models.peephole_lstm import PeepholeLSTMCell
-from models.four_gate_lstm import FourGateLSTMCell
-from models.layers import Recurrent, RNN, LSTM, GRU
-from models.batching import batch_streams, sequence_windows, count_windows, detach_state
-from models.char_rnn import CharRNN
+from minigrad.models.cell import RecurrentCell
+from minigrad.models.rnn import RNNCell
+from minigrad.models.lstm import LSTMCell
+from minigrad.models.gru import GRUCell
+from minigrad.models.peephole_lstm import PeepholeLSTMCell
+from minigrad.models.four_gate_lstm import FourGateLSTMCell
+from minigrad.models.layers import Recurrent, RNN, LSTM, GRU
+from minigrad.models.batching import batch_streams, sequence_windows, count_windows, detach_state
+from minigrad.models.char_rnn import CharRNN
 
 __all__ = ["RecurrentCell", "RNNCell", "LSTMCell", "GRUCell", "PeepholeLSTMCell", "FourGateLSTMCell",
            "Recurrent", "RNN", "LSTM", "GRU",

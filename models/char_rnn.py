@@ -13,7 +13,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
-from models.layers import GRU, LSTM, RNN
+from minigrad.models.layers import GRU, LSTM, RNN
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 

@@ -28,7 +28,7 @@ the order n, i, f, v, with their biases in `bias` (4H,); the use gate's layer is
 """
 from minigrad import hadamard
 
-from models.cell import RecurrentCell, label
+from minigrad.models.cell import RecurrentCell, label
 
 
 class FourGateLSTMCell(RecurrentCell):

@@ -17,7 +17,7 @@ bias_ih (3H,), bias_hh (3H,). Unlike the LSTM, b_hn cannot be merged into b_in: 
 """
 from minigrad import hadamard, split
 
-from models.cell import RecurrentCell, label
+from minigrad.models.cell import RecurrentCell, label
 
 
 class GRUCell(RecurrentCell):

@@ -22,11 +22,11 @@ from minigrad import scope, stack
 from minigrad.nn import Module, ModuleList
 from minigrad.nn.functional import dropout as apply_dropout
 
-from models.cell import RecurrentCell, as_tensor, check_dtype, shape_str, split_state
-from models.fused_lstm import lstm_window
-from models.gru import GRUCell
-from models.lstm import LSTMCell
-from models.rnn import RNNCell
+from minigrad.models.cell import RecurrentCell, as_tensor, check_dtype, shape_str, split_state
+from minigrad.models.fused_lstm import lstm_window
+from minigrad.models.gru import GRUCell
+from minigrad.models.lstm import LSTMCell
+from minigrad.models.rnn import RNNCell
 
 
 class Recurrent(Module):

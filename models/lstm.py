@@ -14,7 +14,7 @@ W_ii, W_if, W_ig, W_io one under the other, weight_hh (4H, H) the W_h*, and bias
 """
 from minigrad import hadamard
 
-from models.cell import RecurrentCell, label
+from minigrad.models.cell import RecurrentCell, label
 
 
 class LSTMCell(RecurrentCell):

@@ -20,8 +20,8 @@ they are computed together before the memory is updated.
 """
 from minigrad import hadamard
 
-from models.cell import label
-from models.lstm import LSTMCell
+from minigrad.models.cell import label
+from minigrad.models.lstm import LSTMCell
 
 
 class PeepholeLSTMCell(LSTMCell):

@@ -5,7 +5,7 @@
 Its gradient through time is a product of factors act'(.) W_hh, one per step: with tanh or
 σ (derivatives below 1) it vanishes over long spans, which is what the LSTM was made to fix.
 """
-from models.cell import RecurrentCell, label
+from minigrad.models.cell import RecurrentCell, label
 
 NONLINEARITIES = {
     "tanh": lambda a: a.tanh(),

@@ -1,7 +1,9 @@
-"""benchmarks/vs_peers.py without the harness: its summary, and the launcher of the fused runs."""
+"""benchmarks/vs_peers.py without the harness: its summary, and the launcher of the minigrad runs."""
 import os
 import subprocess
 import sys
+
+import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import vs_peers  # noqa: E402
@@ -33,14 +35,17 @@ def test_summary_flags_a_run_that_computed_something_else():
     assert "WARNING" not in text  # runs of a time budget differ in length, so only loss_first must agree
 
 
-def test_fused_launcher_runs_the_harness_with_fused_lstm_layers(tmp_path):
+@pytest.mark.parametrize("fused", [False, True])
+def test_launcher_runs_the_harness_with_the_installed_models_package(tmp_path, fused):
     run_py = tmp_path / "run.py"
-    run_py.write_text("import sys\nfrom models import LSTM\n"
+    run_py.write_text("import sys\nimport minigrad.models\nfrom models import LSTM\n"
+                      "import models\nassert models.LSTMCell is minigrad.models.LSTMCell\n"
                       "print('fused' if LSTM(3, 4).fused else 'composed', sys.argv[1:])\n")
-    program = vs_peers.FUSED_LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py))
-    done = subprocess.run([sys.executable, "-c", program, "--impl", "minigrad"], capture_output=True, text=True)
+    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), fused=fused)
+    done = subprocess.run([sys.executable, "-c", program, "--impl", "minigrad"], capture_output=True, text=True,
+                          cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "fused ['--impl', 'minigrad']"
+    assert done.stdout.strip() == ("fused" if fused else "composed") + " ['--impl', 'minigrad']"
 
 
 def test_missing_harness_is_a_clear_error(tmp_path):

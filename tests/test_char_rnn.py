@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from models import CharRNN
-from models.batching import sequence_windows
-from models.char_rnn import generate, pick_next
+from minigrad.models import CharRNN
+from minigrad.models.batching import sequence_windows
+from minigrad.models.char_rnn import generate, pick_next
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 import char_rnn as cli  # noqa: E402

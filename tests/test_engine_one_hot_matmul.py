@@ -40,7 +40,7 @@ def test_one_hot_product_and_weight_gradient_equal_the_dense_matmul(rng, dtype):
 
 
 def test_char_rnn_input_projection_takes_the_gather_path(rng):
-    from models import LSTM
+    from minigrad.models import LSTM
 
     lstm = LSTM(CLASSES, 8)
     ids = rng.integers(0, CLASSES, (ROWS // 4 + 1, 4))

@@ -5,7 +5,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn, optim
-from models import LSTM, detach_state
+from minigrad.models import LSTM, detach_state
 
 
 def test_backward_after_an_optimizer_step_through_the_old_graph_raises():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from models import CharRNN
+from minigrad.models import CharRNN
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 import char_rnn_tour as tour  # noqa: E402

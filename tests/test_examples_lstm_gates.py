@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from viz.trace import tensors_in_order
+from minigrad.viz.trace import tensors_in_order
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 import lstm_gates as gates  # noqa: E402

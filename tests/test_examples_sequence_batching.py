@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 import minigrad as mg
-from viz.trace import tensors_in_order
+from minigrad.viz.trace import tensors_in_order
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 import sequence_batching as sb  # noqa: E402

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from models import LSTM, RNN, batch_streams, count_windows, detach_state, sequence_windows
+from minigrad.models import LSTM, RNN, batch_streams, count_windows, detach_state, sequence_windows
 
 
 # --------------------------------------------------------------------------- the lecture's example

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from models import (GRU, LSTM, RNN, FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent,
+from minigrad.models import (GRU, LSTM, RNN, FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent,
                     RNNCell)
 
 RNG = np.random.default_rng(1234)

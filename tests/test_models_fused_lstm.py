@@ -4,8 +4,8 @@ import pytest
 
 import minigrad as mg
 from minigrad.gradcheck import gradcheck
-from models import LSTM, CharRNN, detach_state
-from models.fused_lstm import lstm_window
+from minigrad.models import LSTM, CharRNN, detach_state
+from minigrad.models.fused_lstm import lstm_window
 
 
 def run(lstm, x, state, fused, grads):
@@ -176,7 +176,7 @@ def test_char_rnn_fused_is_for_lstm_only():
 
 
 def test_gradient_flow_of_a_fused_layer_says_how_to_see_the_steps():
-    import viz
+    from minigrad import viz
     model = CharRNN(11, hidden_size=8, num_layers=1, fused=True)
     logits, _ = model(np.zeros((4, 2), dtype=int))
     loss = mg.nn.functional.cross_entropy(logits[-1], np.zeros(2, dtype=int))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from models import FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent, RNNCell
+from minigrad.models import FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent, RNNCell
 
 D, H, B, T = 3, 2, 2, 5
 TWO_PART = (LSTMCell, PeepholeLSTMCell, FourGateLSTMCell)

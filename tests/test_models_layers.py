@@ -5,7 +5,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import optim
-from models import (GRU, LSTM, RNN, FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent,
+from minigrad.models import (GRU, LSTM, RNN, FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent,
                     RNNCell)
 
 NAMES = {

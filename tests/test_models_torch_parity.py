@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import models
+from minigrad import models
 
 torch = pytest.importorskip("torch")
 

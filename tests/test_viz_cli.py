@@ -1,11 +1,11 @@
-"""`python -m viz`: the standard lecture pictures from the command line."""
+"""`python -m minigrad.viz`: the standard lecture pictures from the command line."""
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from viz.cli import main
+from minigrad.viz.cli import main
 
 from conftest import needs_dot  # noqa: E402
 
@@ -55,7 +55,7 @@ def test_bad_requests_fail_with_a_message(tmp_path, capsys):
 
 def test_python_dash_m_viz_runs(tmp_path):
     out = tmp_path / "rnn.dot"
-    done = subprocess.run([sys.executable, "-m", "viz", "unrolled", "--cell", "rnn", "--steps", "2",
+    done = subprocess.run([sys.executable, "-m", "minigrad.viz", "unrolled", "--cell", "rnn", "--steps", "2",
                            "-o", str(out)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert 'label="t = 1"' in out.read_text(encoding="utf-8")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import viz
-from models import LSTM, RNN
+from minigrad import viz
+from minigrad.models import LSTM, RNN
 
 T = 6
 
@@ -144,7 +144,7 @@ def test_plot_is_written_to_png_and_holds_the_norms(small_rnn, remembering_lstm,
 
 
 def test_the_four_gate_cells_hidden_state_is_found_by_default():
-    from models import FourGateLSTMCell, Recurrent
+    from minigrad.models import FourGateLSTMCell, Recurrent
     mg.manual_seed(0)
     loss = forward(Recurrent(FourGateLSTMCell, 3, 4))
     hs = viz.states_by_scope(loss)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import viz
-from models import LSTM
+from minigrad import viz
+from minigrad.models import LSTM
 
 from conftest import needs_dot  # noqa: E402
 

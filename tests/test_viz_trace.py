@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import viz
-from viz.render import value_label
+from minigrad import viz
+from minigrad.viz.render import value_label
 
 
 def node_attrs(source, node_id):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import viz
-from models import GRU, LSTM, FourGateLSTMCell, Recurrent, RNNCell
-from viz.scopes import parse_step
+from minigrad import viz
+from minigrad.models import GRU, LSTM, FourGateLSTMCell, Recurrent, RNNCell
+from minigrad.viz.scopes import parse_step
 
 
 def run(model, T=3, B=2, D=3, seed=0):

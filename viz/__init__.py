@@ -1,6 +1,6 @@
 """viz: pictures of minigrad computations, for the lecture on backpropagation through time.
 
-    import viz
+    from minigrad import viz
     with viz.record():                       # keep every intermediate gradient (or viz.watch(loss))
         output, (h_n, c_n) = model(x)        # the model's code is unchanged
         loss = output[-1].sum()
@@ -26,15 +26,15 @@ Gradient "through" an edge: an edge carries a tensor forward and that tensor's g
 back, so it is coloured by ‖dL/d tensor‖ (the total over all the tensor's uses), kept by
 backward inside `viz.record()` (= `mg.retain_grads()`).
 
-Command line: `python -m viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg`
-and `python -m viz flow --cells rnn lstm gru --steps 20 -o flow.png` (see viz/cli.py).
+Command line: `python -m minigrad.viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg`
+and `python -m minigrad.viz flow --cells rnn lstm gru --steps 20 -o flow.png` (see viz/cli.py).
 """
-from viz.colour import LogScale
-from viz.draw import GraphTooLargeError, draw_graph, draw_unrolled, trace_graph, trace_unrolled
-from viz.flow import gradient_norms, plot_gradient_flow, states_by_scope
-from viz.record import record, watch
-from viz.render import DotNotFoundError, render, to_digraph
-from viz.trace import trace
+from minigrad.viz.colour import LogScale
+from minigrad.viz.draw import GraphTooLargeError, draw_graph, draw_unrolled, trace_graph, trace_unrolled
+from minigrad.viz.flow import gradient_norms, plot_gradient_flow, states_by_scope
+from minigrad.viz.record import record, watch
+from minigrad.viz.render import DotNotFoundError, render, to_digraph
+from minigrad.viz.trace import trace
 
 __all__ = ["draw_graph", "draw_unrolled", "render", "record", "watch", "gradient_norms", "plot_gradient_flow",
            "states_by_scope", "trace", "trace_graph", "trace_unrolled", "to_digraph", "LogScale",

@@ -1,6 +1,6 @@
-"""python -m viz: see viz/cli.py."""
+"""python -m minigrad.viz: see viz/cli.py."""
 import sys
 
-from viz.cli import main
+from minigrad.viz.cli import main
 
 sys.exit(main())

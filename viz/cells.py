@@ -18,9 +18,9 @@ Left out as well:
 """
 from dataclasses import replace
 
-from viz.graph import Edge, Graph, Node
-from viz.scopes import Step
-from viz.unroll import (adopt, copy_shared_leaves, hide_unnamed_values, mark_recurrent, own_steps,
+from minigrad.viz.graph import Edge, Graph, Node
+from minigrad.viz.scopes import Step
+from minigrad.viz.unroll import (adopt, copy_shared_leaves, hide_unnamed_values, mark_recurrent, own_steps,
                         time_clusters)
 
 _FAMILIES = (  # (the names a cell's values use, in the order of its equations; title)

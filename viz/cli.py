@@ -1,8 +1,8 @@
 """The command line: the standard lecture pictures, from a fresh seeded model of a chosen cell.
 
-    python -m viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg [--flow lstm_flow.png]
-    python -m viz unrolled --cell rnn --steps 3 --level op -o rnn_ops.png
-    python -m viz flow --cells rnn lstm gru --steps 30 -o flow.png
+    python -m minigrad.viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg [--flow lstm_flow.png]
+    python -m minigrad.viz unrolled --cell rnn --steps 3 --level op -o rnn_ops.png
+    python -m minigrad.viz flow --cells rnn lstm gru --steps 30 -o flow.png
 
 The model is a layer of the cell (models.Recurrent) on a random sequence x; the loss is
 the sum of h at the last step, so the gradient at every earlier step came back through time.
@@ -15,10 +15,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from viz.demo import CELLS, FORGET_ROWS, TITLES, make_model, run
-from viz.draw import GraphTooLargeError, draw_unrolled
-from viz.flow import gradient_norms, plot_gradient_flow
-from viz.render import DotNotFoundError, render
+from minigrad.viz.demo import CELLS, FORGET_ROWS, TITLES, make_model, run
+from minigrad.viz.draw import GraphTooLargeError, draw_unrolled
+from minigrad.viz.flow import gradient_norms, plot_gradient_flow
+from minigrad.viz.render import DotNotFoundError, render
 
 
 def main(argv=None):
@@ -73,7 +73,7 @@ def _save_plot(norms, path, steps):
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m viz", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m minigrad.viz", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(required=True, metavar="{unrolled,flow}")
 
     p = sub.add_parser("unrolled", help="the unrolled graph of one cell")

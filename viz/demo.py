@@ -1,12 +1,12 @@
-"""demo: the standard lecture examples behind `python -m viz`: a small recurrent layer of a
+"""demo: the standard lecture examples behind `python -m minigrad.viz`: a small recurrent layer of a
 chosen cell, run over a random sequence, with the loss on the last step only, so every
 gradient reaching an earlier step has come back through time.
 """
 import numpy as np
 
 import minigrad as mg
-from models import FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent, RNNCell
-from viz.record import record
+from minigrad.models import FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent, RNNCell
+from minigrad.viz.record import record
 
 CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell, "peephole": PeepholeLSTMCell,
          "fourgate": FourGateLSTMCell}

@@ -6,11 +6,11 @@ it with `viz.render(digraph, "graph.svg")`).
 """
 import warnings
 
-from viz.cells import collapse_cells
-from viz.render import to_digraph
-from viz.scopes import scope_clusters
-from viz.trace import trace
-from viz.unroll import own_steps, unroll
+from minigrad.viz.cells import collapse_cells
+from minigrad.viz.render import to_digraph
+from minigrad.viz.scopes import scope_clusters
+from minigrad.viz.trace import trace
+from minigrad.viz.unroll import own_steps, unroll
 
 LEVELS = ("op", "cell")
 

@@ -12,8 +12,8 @@ geometrically and an LSTM's cell state keeps.
 """
 import numpy as np
 
-from viz.scopes import Step, parse_step
-from viz.trace import tensors_in_order
+from minigrad.viz.scopes import Step, parse_step
+from minigrad.viz.trace import tensors_in_order
 
 # Okabe-Ito colours (colour-blind safe), each line also has its own marker and dash
 _STYLES = [("#0072B2", "o", "-"), ("#D55E00", "s", "--"), ("#009E73", "^", "-."),

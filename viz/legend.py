@@ -5,7 +5,7 @@
 """
 from html import escape
 
-from viz.colour import text_colour
+from minigrad.viz.colour import text_colour
 
 
 def legend_label(scale, title=None, recurrent=False, hint=None, shared=False):

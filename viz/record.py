@@ -16,7 +16,7 @@ model's code:
     viz.draw_unrolled(loss, params=model, level="cell")
 """
 import minigrad as mg
-from viz.trace import tensors_in_order
+from minigrad.viz.trace import tensors_in_order
 
 
 def record():

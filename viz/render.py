@@ -25,8 +25,8 @@ from pathlib import Path
 
 import graphviz
 
-from viz.colour import NO_GRADIENT_FILL, NO_GRADIENT_LINE, LogScale, text_colour
-from viz.legend import legend_label
+from minigrad.viz.colour import NO_GRADIENT_FILL, NO_GRADIENT_LINE, LogScale, text_colour
+from minigrad.viz.legend import legend_label
 
 FONT = "Helvetica,Arial,sans-serif"
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}

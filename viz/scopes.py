@@ -8,7 +8,7 @@ them ("encoder/layer0/t3"): a step is found wherever a "t<int>" component is, an
 import re
 from dataclasses import dataclass
 
-from viz.graph import Cluster
+from minigrad.viz.graph import Cluster
 
 _TIME = re.compile(r"t(\d+)")
 _LAYER = re.compile(r"layer(\d+)")

@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad.autograd import topological_order
 from minigrad.nn import Parameter
-from viz.graph import Graph, Node
+from minigrad.viz.graph import Graph, Node
 
 
 def tensors_in_order(root):

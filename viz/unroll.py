@@ -16,8 +16,8 @@
 from collections import deque
 from dataclasses import replace
 
-from viz.graph import Cluster
-from viz.scopes import Step, parse_step, pretty
+from minigrad.viz.graph import Cluster
+from minigrad.viz.scopes import Step, parse_step, pretty
 
 
 def own_steps(graph):
