@@ -1,7 +1,7 @@
 """Adagrad (Duchi et al., 2011), PyTorch's update, done in place."""
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, grad_array
 
 
 class Adagrad(Optimizer):
@@ -19,7 +19,7 @@ class Adagrad(Optimizer):
     def step(self):
         for group in self.param_groups:
             for p in group["params"]:
-                g = p.grad
+                g = grad_array(p)
                 if g is None:
                     continue
                 if group["weight_decay"]:

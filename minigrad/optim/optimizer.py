@@ -1,10 +1,25 @@
 """Optimizer: the base class; holds parameter groups and per-parameter state."""
 import copy
+import numbers
 
 import numpy as np
 
 from minigrad.tensor import Tensor
 from minigrad.versions import mark_modified
+
+
+def grad_array(p):
+    """p.grad as a numpy array, or None. Optimizers read gradients only through this."""
+    return p.grad
+
+
+def check_hyper(owner, **values):
+    """Raise a clear error for the first hyper-parameter that is not a number >= 0."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{owner}: {name} must be a number, got {value!r}")
+        if not value >= 0:  # (also refuses NaN)
+            raise ValueError(f"{owner}: {name} must be >= 0, got {value}")
 
 
 class Optimizer:
@@ -37,17 +52,18 @@ class Optimizer:
         """Clear gradients (to None by default, as PyTorch 2)."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
+                g = grad_array(p)
+                if set_to_none or g is None:
                     p.grad = None
                 else:
-                    p.grad[...] = 0
+                    g[...] = 0
 
     def step(self):
         raise NotImplementedError
 
     def _mark_stepped(self):
         """Stamp the parameters a step just changed in place (see minigrad/versions.py)."""
-        mark_modified([p for p in self._params() if p.grad is not None])
+        mark_modified([p for p in self._params() if grad_array(p) is not None])
 
     def _params(self):
         return [p for g in self.param_groups for p in g["params"]]

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with optional momentum and weight decay (PyTorch's rule)."""
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, grad_array
 
 
 class SGD(Optimizer):
@@ -20,7 +20,7 @@ class SGD(Optimizer):
         for group in self.param_groups:
             lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
             for p in group["params"]:
-                g = p.grad
+                g = grad_array(p)
                 if g is None:
                     continue
                 if wd:
