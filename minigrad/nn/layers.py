@@ -1,5 +1,6 @@
-"""Layers: Linear, Embedding, Dropout and activation modules (as in torch.nn)."""
+"""Layers: Linear, Embedding, Dropout, Identity, Flatten and activation modules (as in torch.nn)."""
 import math
+import warnings
 
 import numpy as np
 
@@ -66,16 +67,108 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
+class Identity(Module):
+    """y = x. Takes (and ignores) any constructor arguments, as torch.nn.Identity."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """Join dimensions start_dim..end_dim into one: (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        shape = x.shape if x.ndim else (1,)  # a 0-d tensor flattens as a 1-d one, as in torch
+        start, end = (_dim(d, len(shape), "Flatten") for d in (self.start_dim, self.end_dim))
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
+                             f"for an input of shape {x.shape}")
+        joined = int(np.prod(shape[start:end + 1], dtype=np.int64))
+        return x.reshape(shape[:start] + (joined,) + shape[end + 1:])
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+def _dim(dim, ndim, op):
+    """A dimension in [-ndim, ndim) as 0..ndim-1, with an error naming the module."""
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{op}: dimension {dim} is out of range for a {ndim}-d input "
+                         f"(expected in [{-ndim}, {ndim - 1}])")
+    return dim % ndim
+
+
+def _softmax_dim(dim, ndim, name):
+    """PyTorch's legacy choice when no dim is given: 0 for 0-, 1- and 3-d inputs, else 1 (warned)."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
+                  f"Change the call to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+class Softmax(Module):
+    """y_i = e^{x_i} / sum_j e^{x_j} along `dim`."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, dim=_softmax_dim(self.dim, x.ndim, "softmax"))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """y_i = x_i - log sum_j e^{x_j} along `dim` (stable: the maximum is subtracted first)."""
+
+    def __init__(self, dim=None):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, dim=_softmax_dim(self.dim, x.ndim, "log_softmax"))
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
 class Tanh(Module):
+    """y = tanh(x); dy/dx = 1 - y^2."""
+
     def forward(self, x):
         return x.tanh()
 
 
 class Sigmoid(Module):
+    """y = 1 / (1 + e^{-x}); dy/dx = y (1 - y)."""
+
     def forward(self, x):
         return x.sigmoid()
 
 
 class ReLU(Module):
+    """y = max(x, 0); dy/dx = [x > 0].
+
+    `inplace` is accepted for PyTorch code (and shown in the repr when True), but minigrad
+    always computes a new tensor.
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
         return x.relu()
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
