@@ -13,7 +13,7 @@ from minigrad.creation import (tensor, zeros, ones, full, zeros_like, ones_like,
                                manual_seed, generator, float16, float32, float64, int32, int64, bool_)
 from minigrad.functional_ops import (hadamard, matmul, exp, log, tanh, sigmoid, relu, softmax,
                                      log_softmax, sum, mean, reshape, transpose, cat, stack, split, chunk)
-from minigrad.function import Function
+from minigrad.function import Function, AnomalyError
 from minigrad.gradcheck import gradcheck, GradcheckError
 from minigrad.serialization import save, load, CheckpointError
 from minigrad import nn, optim  # noqa: E402

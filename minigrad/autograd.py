@@ -98,7 +98,7 @@ def run_backward(root, grad, retain_graph=False):
                         pgrad = pgrad.astype(data.dtype)
                 if anomaly:
                     check_finite(pgrad.check_values() if lazy else pgrad, fn, fn.inputs, "backward",
-                                 tensor.scope)
+                                 tensor.scope, grad, parent)
                 if parent._g is None:  # its first gradient: keep it as it is, and schedule it
                     parent._g = pgrad
                     parent._g_owned = False

@@ -83,15 +83,91 @@ class Function:
             return next(t for t in (ValueError, IndexError, TypeError) if isinstance(exc, t))(message)
 
 
-def check_finite(array, fn, inputs, stage, scope=None):
-    """Raise FloatingPointError if `array` holds NaN or inf (used under `mg.detect_anomaly()`).
-    `scope` is the scope the node was made in (backward runs outside it)."""
+def check_finite(array, fn, inputs, stage, scope=None, out_grad=None, parent=None):
+    """Raise AnomalyError if `array` holds NaN or inf (used under `mg.detect_anomaly()`).
+
+    forward: `array` is the output of `fn` on `inputs`. backward: it is the gradient `fn`
+    gives its input `parent`, from `out_grad` (its output's gradient); `scope` is the scope
+    the node was made in (backward runs outside it).
+    """
     if array.dtype.kind == "f" and not np.isfinite(array).all():
-        shapes = ", ".join(str(t.shape) for t in inputs)
-        scope = scope or fn_scope(inputs)
-        where = f" in scope {scope!r}" if scope else ""
-        raise FloatingPointError(
-            f"detect_anomaly: {fn.name} {stage} produced NaN or inf{where}; input shapes: {shapes}")
+        raise _anomaly(array, fn, inputs, stage, scope or fn_scope(inputs), out_grad, parent)
+
+
+class AnomalyError(FloatingPointError):
+    """What `detect_anomaly` raises. Besides the message it says where the first NaN or inf
+    is, so code that knows what the axes mean (a recurrent layer: axis 0 is time) can say more.
+
+    Attributes:
+        op, stage: the node's name ("Log") and "forward" or "backward".
+        tensor: the input the NaN or inf came in by (the op "received" it), or None when the
+            op "produced" it from finite values.
+        shape, index: the shape of the array that holds it (that input, or the op's output
+            or input gradient) and the index of its first NaN or inf (None if not known).
+    """
+
+    def __init__(self, what, shapes, op, stage, tensor=None, shape=None, index=None):
+        super().__init__(f"{what}. {shapes}")
+        self.what, self.shapes = what, shapes
+        self.op, self.stage, self.tensor, self.shape, self.index = op, stage, tensor, shape, index
+
+    def within(self, context):
+        """The same error with `context` (what the caller knows about the place) added."""
+        return AnomalyError(f"{self.what}; {context}", self.shapes, self.op, self.stage, self.tensor,
+                            self.shape, self.index)
+
+
+def _anomaly(array, fn, inputs, stage, scope, out_grad, parent):
+    """The AnomalyError for a NaN or inf in `array`: "received" if an input (forward) or the
+    output's gradient (backward) already held one, "produced" if the op made it from finite values."""
+    where = f" in scope {scope!r}" if scope else ""
+    shapes = "Input shapes: " + ", ".join(str(t.shape) for t in inputs)
+    head = f"detect_anomaly: {fn.name} {stage}{where}"
+    if stage == "forward":
+        for k, t in enumerate(inputs):
+            data = t.data
+            if data.dtype.kind == "f" and not np.isfinite(data).all():
+                index = _first_bad(data)
+                return AnomalyError(f"{head} received {_kind(data)}{_at(index)} in input {k} of shape "
+                                    f"{t.shape}, {_describe(t)}", shapes, fn.name, stage, t, data.shape, index)
+        index = _first_bad(array)
+        return AnomalyError(f"{head} produced {_kind(array)}{_at(index)} in its output of shape "
+                            f"{array.shape} from finite inputs", shapes, fn.name, stage, None, array.shape, index)
+    k = next((k for k, t in enumerate(inputs) if t is parent), None)
+    target = "an input's gradient" if k is None else f"the gradient of input {k}"
+    if out_grad is not None:
+        given = out_grad if isinstance(out_grad, np.ndarray) else out_grad.check_values()
+        if not np.isfinite(given).all():
+            return AnomalyError(f"{head} received {_kind(given)} in the gradient of its output (from "
+                                f"the ops that use it, a hook or backward(grad=...)) and passed it on "
+                                f"to {target}", shapes, fn.name, stage)
+    index = _first_bad(array) if parent is not None and array.shape == parent.shape else None
+    return AnomalyError(f"{head} produced {_kind(array)}{_at(index)} in {target} from a finite "
+                        f"output gradient", shapes, fn.name, stage, None, array.shape, index)
+
+
+def _first_bad(array):
+    """The index of the first NaN or inf of `array` (in C order), as a tuple of ints."""
+    return tuple(int(i) for i in np.unravel_index(np.argmin(np.isfinite(array)), array.shape))
+
+
+def _at(index):
+    return f" (first at {list(index)})" if index else ""
+
+
+def _kind(array):
+    nan, inf = np.isnan(array).any(), np.isinf(array).any()
+    return "NaN and inf" if nan and inf else "NaN" if nan else "inf"
+
+
+def _describe(t):
+    """How an error names an input tensor: the op that made it, or that it is a leaf."""
+    name = f" {t.name!r}" if t.name else ""
+    if t.grad_fn is not None:
+        return f"the output{name} of a {t.grad_fn.name} node"
+    if type(t).__name__ == "Parameter":
+        return f"a parameter{name} (a leaf)"
+    return f"a leaf{name}: a user input or a constant, not computed by an op"
 
 
 def fn_scope(inputs):

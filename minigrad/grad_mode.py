@@ -94,5 +94,8 @@ def retain_grads():
 
 def detect_anomaly():
     """Context manager: the first op whose forward or backward yields NaN or inf raises
-    `FloatingPointError` naming the op, its scope and its input shapes."""
+    `FloatingPointError` (an `AnomalyError`, function.py) naming the op, its scope and its
+    input shapes, and whether the op "produced" the NaN from finite values or "received" it
+    (which input, and whether that is a leaf: a user input, constant or parameter). The
+    recurrent layers (models/layers.py) add the time step, or name the initial state."""
     return _Switch("anomaly", True)

@@ -127,7 +127,10 @@ GROUP_BYTES = 1 << 20  # OuterGrad.dense joins this much of its factors per matm
 
 
 class OuterGrad(LazyGrad):
-    """sum_k lefts[k]^T @ rights[k], each lefts[k] (n_k, p) and rights[k] (n_k, q): shape (p, q)."""
+    """sum_k lefts[k]^T @ rights[k], each lefts[k] (n_k, p) and rights[k] (n_k, q): shape (p, q).
+
+    It owns the two lists it is given: `absorb` appends to them in place.
+    """
 
     __slots__ = ("lefts", "rights", "shape")
 
@@ -136,14 +139,17 @@ class OuterGrad(LazyGrad):
         self.shape = (lefts[0].shape[1], rights[0].shape[1])
 
     def transposed(self):
-        """(A^T G)^T = G^T A: the same sum for the transposed operand."""
-        return OuterGrad(self.rights, self.lefts)
+        """(A^T G)^T = G^T A: the same sum for the transposed operand (with lists of its own,
+        as `absorb` extends them in place)."""
+        return OuterGrad(list(self.rights), list(self.lefts))
 
     def absorb(self, other):
+        """Append other's parts to self's lists in place: O(parts of other), so n uses of a
+        weight are summed in O(n) (a new list per absorb would copy all earlier parts: O(n^2))."""
         if type(other) is not OuterGrad:
             return False
-        self.lefts = self.lefts + other.lefts
-        self.rights = self.rights + other.rights
+        self.lefts += other.lefts
+        self.rights += other.rights
         return True
 
     def dense(self):

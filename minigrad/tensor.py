@@ -374,7 +374,7 @@ def _one_axis(axis, ndim, op):
     """Normalise one axis to 0..ndim-1 with an error naming the op."""
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < max(ndim, 1):
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimensions")
     return int(axis) % max(ndim, 1)
 

@@ -19,6 +19,7 @@ same Parameter objects), so a PyTorch state_dict converted to numpy loads with
 has `weight_ih_l0, weight_hh_l0, bias_l0, weight_u_l0, bias_u_l0`.
 """
 from minigrad import scope, stack
+from minigrad.function import AnomalyError
 from minigrad.nn import Module, ModuleList
 from minigrad.nn.functional import dropout as apply_dropout
 
@@ -85,14 +86,33 @@ class Recurrent(Module):
             with scope(f"layer{k}"):
                 if k > 0:
                     layer_input = apply_dropout(layer_input, self.dropout, self.training)
-                x_proj = cell.project_input(layer_input.reshape(seq_len * batch, -1))
-                x_proj = x_proj.reshape(seq_len, batch, -1)
+                x_proj = self.project_window(cell, k, layer_input)
                 layer_input, s = self.run_window(cell, x_proj, states[k])
             final.append(s)
         output = layer_input.transpose(0, 1) if self.batch_first else layer_input
         if isinstance(final[0], tuple):
             return output, tuple(stack(parts) for parts in zip(*final, strict=True))
         return output, stack(final)
+
+    def project_window(self, cell, k, layer_input):
+        """x_proj = cell.project_input(x_t) for every step t of the window, as one matmul:
+        (seq_len, batch, input) -> (seq_len, batch, gates * hidden_size). Rows are time steps,
+        so a NaN or inf that detect_anomaly finds here is reported with its step."""
+        seq_len, batch = layer_input.shape[:2]
+        try:
+            x_proj = cell.project_input(layer_input.reshape(seq_len * batch, -1))
+            return x_proj.reshape(seq_len, batch, -1)
+        except AnomalyError as err:
+            where = f"{type(self).__name__} layer {k}"
+            index = err.index
+            if err.tensor is layer_input:  # given in the input: rows of (seq_len, batch, input)
+                context = f"{where}: it is in the input at time step t = {index[0]} (batch {index[1]})"
+            elif err.tensor is None and len(err.shape) == 2 and err.shape[0] == seq_len * batch:
+                t, b = divmod(index[0], batch)  # made here, in a row t * batch + b of x_proj
+                context = f"{where}: made by the input projection at time step t = {t} (batch {b})"
+            else:  # a weight or bias of the projection
+                context = f"{where}: in the input projection, from its parameters (so at every step)"
+            raise err.within(context) from None
 
     def run_window(self, cell, x_proj, state):
         """One layer's recurrence over the window: state_t = cell.step(x_proj[t], state_{t-1}).
@@ -116,7 +136,13 @@ class Recurrent(Module):
         if 0 in x.shape[:2]:
             raise ValueError(f"{who}: input has shape {shape_str(x.shape)}: an empty sequence or batch")
         check_dtype(x, self.cells[0].dtype, who, "input")
-        return x.transpose(0, 1) if self.batch_first else x
+        if not self.batch_first:
+            return x
+        try:
+            return x.transpose(0, 1)
+        except AnomalyError as err:  # a NaN or inf in x, of shape (batch, seq_len, input_size)
+            raise err.within(f"{who}: it is in the input at time step t = {err.index[1]} "
+                             f"(batch {err.index[0]})") from None
 
     def initial_states(self, state, batch):
         """The per-layer initial states: zeros, or the slices [l] of each part of `state`."""
@@ -131,9 +157,14 @@ class Recurrent(Module):
                 raise ValueError(f"{who}: initial state {name}0 has shape {shape_str(part.shape)}, "
                                  f"expected (num_layers, batch, hidden_size) = {shape_str(expected)}")
             check_dtype(part, cell.dtype, who, f"initial state {name}0")
-        if len(parts) == 1:
-            return [parts[0][k] for k in range(self.num_layers)]
-        return [tuple(part[k] for part in parts) for k in range(self.num_layers)]
+        try:
+            if len(parts) == 1:
+                return [parts[0][k] for k in range(self.num_layers)]
+            return [tuple(part[k] for part in parts) for k in range(self.num_layers)]
+        except AnomalyError as err:  # a NaN or inf in the state given, found before any step
+            name = next(n for n, part in zip(names, parts, strict=True) if part is err.tensor)
+            raise err.within(f"{who}: it is in the initial state {name}0 given to forward, at "
+                             f"layer {err.index[0]} (batch {err.index[1]})") from None
 
     def extra_repr(self):
         options = [f"{self.input_size}, {self.hidden_size}"]

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.function import AnomalyError
 from minigrad.nn import functional as F
 
 
@@ -268,3 +269,98 @@ def test_optimizer_load_state_dict_mismatch():
     other.step()
     with pytest.raises(ValueError, match=r"has shape \(5,\), the parameter \(2,\)"):
         opt.load_state_dict(other.state_dict())
+
+
+# ---------------------------------------------------------------- detect_anomaly: what and where
+def _anomaly(run):
+    """The message of the AnomalyError that `run()` raises under detect_anomaly."""
+    with mg.detect_anomaly(), np.errstate(all="ignore"):
+        with pytest.raises(FloatingPointError) as info:
+            run()
+    assert isinstance(info.value, AnomalyError)
+    return str(info.value)
+
+
+def _sequence(seq_len=6, batch=2, size=3):
+    return np.random.default_rng(0).standard_normal((seq_len, batch, size)).astype(np.float32)
+
+
+def test_detect_anomaly_says_produced_when_the_op_made_the_nan():
+    x = mg.tensor([1.0, -1.0], requires_grad=True)
+    message = _anomaly(lambda: x.log())
+    assert message.startswith("detect_anomaly: Log forward produced NaN (first at [1])")
+    assert "from finite inputs" in message and "received" not in message
+
+
+def test_detect_anomaly_says_received_and_names_the_input_and_a_leaf():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    bad = mg.tensor([0.0, np.inf])
+    message = _anomaly(lambda: (x * 2.0) * bad)
+    assert message.startswith("detect_anomaly: Mul forward received inf (first at [1]) "
+                              "in input 1 of shape (2,), a leaf")
+    assert "produced" not in message
+    w = mg.nn.Parameter(np.array([np.nan, 1.0], dtype=np.float32))
+    assert "in input 0 of shape (2,), a parameter" in _anomaly(lambda: w.exp())
+
+
+def test_detect_anomaly_backward_received_vs_produced():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    message = _anomaly(lambda: (x * 2.0).backward(np.array([np.nan, 1.0])))
+    assert message.startswith("detect_anomaly: Mul backward received NaN in the gradient of its output")
+    y = mg.tensor([0.0, 4.0], requires_grad=True)
+    message = _anomaly(lambda: y.sqrt().sum().backward())
+    assert message.startswith("detect_anomaly: PowScalar backward produced inf (first at [0]) "
+                              "in the gradient of input 0 from a finite output gradient")
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "GRU", "LSTM fused"])
+def test_detect_anomaly_names_the_time_step_of_a_nan_in_a_layers_input(layer):
+    from minigrad import models
+    mg.manual_seed(0)
+    model = models.LSTM(3, 4, num_layers=2, fused=True) if layer == "LSTM fused" else \
+        getattr(models, layer)(3, 4, num_layers=2)
+    x = _sequence()
+    x[3, 1, 2] = np.nan
+    message = _anomaly(lambda: model(mg.tensor(x)))
+    assert "received NaN (first at [3, 1, 2]) in input 0 of shape (6, 2, 3), a leaf" in message
+    assert f"{layer.split()[0]} layer 0: it is in the input at time step t = 3 (batch 1)" in message
+
+
+def test_detect_anomaly_names_the_time_step_of_a_batch_first_input():
+    from minigrad.models import LSTM
+    x = _sequence().transpose(1, 0, 2).copy()
+    x[0, 4, 1] = np.inf
+    message = _anomaly(lambda: LSTM(3, 4, batch_first=True)(mg.tensor(x)))
+    assert "received inf" in message and "time step t = 4 (batch 0)" in message
+
+
+def test_detect_anomaly_names_the_time_step_where_the_projection_overflows():
+    from minigrad.models import RNN
+    model = RNN(3, 4)
+    model.weight_ih_l0.data[:] = 1.0
+    x = _sequence()
+    x[2, 1] = 3e38  # finite, but 3 * 3e38 is not in float32
+    message = _anomaly(lambda: model(mg.tensor(x)))
+    assert message.startswith("detect_anomaly: MatMul forward in scope 'layer0' produced inf")
+    assert "RNN layer 0: made by the input projection at time step t = 2 (batch 1)" in message
+
+
+@pytest.mark.parametrize("layer, part", [("RNN", "h"), ("LSTM", "h"), ("LSTM", "c")])
+def test_detect_anomaly_names_a_nan_initial_state(layer, part):
+    from minigrad import models
+    model = getattr(models, layer)(3, 4, num_layers=2)
+    zeros = np.zeros((2, 2, 4), np.float32)
+    state = {"h": zeros.copy(), "c": zeros.copy()}
+    state[part][1, 0, 3] = np.nan
+    given = mg.tensor(state["h"]) if layer == "RNN" else (mg.tensor(state["h"]), mg.tensor(state["c"]))
+    message = _anomaly(lambda: model(mg.tensor(_sequence()), given))
+    assert message.startswith("detect_anomaly: GetItem forward received NaN (first at [1, 0, 3])")
+    assert f"{layer}: it is in the initial state {part}0 given to forward, at layer 1 (batch 0)" in message
+
+
+def test_detect_anomaly_inside_a_step_names_its_scope():
+    from minigrad.models import LSTM
+    model = LSTM(3, 4)
+    model.weight_hh_l0.data[0, 0] = np.nan
+    message = _anomaly(lambda: model(mg.tensor(_sequence())))
+    assert "in scope 'layer0/t0' received NaN" in message and "a parameter" in message

@@ -1,6 +1,10 @@
 """Lazy gradients (minigrad/lazy_grad.py): a matmul's weight gradient kept factored and a
 slice's gradient added into place must sum exactly like dense arrays, in any mix."""
+import gc
+import time
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +66,55 @@ def test_outer_grad_sums_its_parts_and_transposes():
     np.testing.assert_allclose(lazy.dense(), expected)
     np.testing.assert_allclose(lazy.transposed().dense(), expected.T)
     assert not lazy.absorb(IndexedGrad((0,), np.ones(4), (3, 4), np.float64, True))
+
+
+USES = {
+    "x @ W": lambda x, w, wt: x @ w,
+    "x @ W.T, one W.T": lambda x, w, wt: x @ wt,        # wt's gradient sums the n parts
+    "x @ W.T at every use": lambda x, w, wt: x @ w.T,   # W sums n transposed parts
+}
+
+
+def _backward_seconds(n, use, repeats=3):
+    """Best time of `repeats` backwards of sum_k x_k @ W, a weight used n times (graph built once)."""
+    r = rng()
+    w = mg.tensor(r.standard_normal((3, 3)), requires_grad=True)
+    x, wt = mg.tensor(r.standard_normal((1, 3))), w.T
+    total = USES[use](x, w, wt)
+    for _ in range(n - 1):
+        total = total + USES[use](x, w, wt)
+    loss = total.sum()
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        gc.disable()  # no collection of the big graph inside the timing
+        try:
+            start = time.perf_counter()
+            loss.backward(retain_graph=True)
+            best = min(best, time.perf_counter() - start)
+        finally:
+            gc.enable()
+    outer = x.data.T @ np.ones((1, 3))  # d sum(x @ W) / dW, once per use and backward
+    np.testing.assert_allclose(w.grad, repeats * n * (outer if use == "x @ W" else outer.T))
+    return best
+
+
+@pytest.mark.parametrize("use", sorted(USES))
+def test_backward_is_linear_in_the_uses_of_a_weight(use):
+    """n uses of W through a matmul give n factored parts; summing them must take O(n) (it was
+    O(n^2): each absorb copied the lists). 4x the uses: about 4x the time, not 16x."""
+    small, big = _backward_seconds(5_000, use), _backward_seconds(20_000, use)
+    assert big / small < 8, f"{use}: 5k uses {small:.3f} s, 20k uses {big:.3f} s: ratio {big / small:.1f}"
+
+
+def test_absorb_extends_in_place_but_never_a_transposed_copy():
+    r = rng()
+    a, g = r.standard_normal((2, 3)), r.standard_normal((2, 4))
+    lazy = OuterGrad([a], [g])
+    flipped = lazy.transposed()
+    assert lazy.absorb(OuterGrad([a], [g])) and flipped.absorb(OuterGrad([g], [a]))
+    assert len(lazy.lefts) == len(flipped.lefts) == 2  # each got only its own part
+    np.testing.assert_allclose(flipped.dense(), lazy.dense().T)
 
 
 def test_indexed_grad_adds_repeated_indices_once_per_repeat():

@@ -1,5 +1,8 @@
 """Softmax, log-softmax and the fused softmax cross-entropy, all numerically stable
-(the row maximum is subtracted before exp, so no exp overflows)."""
+(the row maximum is subtracted before exp, so no exp overflows).
+
+Softmax and log-softmax of an empty tensor are empty (as in torch): there is nothing to
+normalise, and no row maximum to subtract."""
 import numpy as np
 
 from minigrad.function import Function
@@ -10,6 +13,9 @@ class Softmax(Function):
     symbol = "softmax"
 
     def forward(self, x):
+        if x.size == 0:
+            self.saved = y = x.copy()
+            return y
         e = np.exp(x - x.max(axis=self.axis, keepdims=True))
         y = e / e.sum(axis=self.axis, keepdims=True)
         self.saved = y
@@ -25,6 +31,9 @@ class LogSoftmax(Function):
     symbol = "log_softmax"
 
     def forward(self, x):
+        if x.size == 0:
+            self.saved = y = x.copy()
+            return y
         shifted = x - x.max(axis=self.axis, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
         self.saved = y
