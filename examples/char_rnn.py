@@ -11,12 +11,14 @@ the hidden state is carried from one window to the next but detached between the
 gradient flows back at most `seq_len` steps while the memory spans the whole stream.
 """
 import argparse
+import contextlib
 import hashlib
 import itertools
 import math
 import os
 import signal
 import sys
+import tempfile
 import time
 
 # One BLAS thread unless the user chose: this model's matrices are small, and on a shared machine
@@ -36,7 +38,8 @@ from minigrad.models.char_rnn import CELLS, CharRNN, generate  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 import char_rnn_checkpoint as checkpoints  # noqa: E402
-from char_rnn_checkpoint import CheckpointMismatch  # noqa: E402
+from char_rnn_checkpoint import (  # noqa: E402
+    CONFIG, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, CheckpointMismatch)
 from text_data import TextError, Vocab, read_text, split, stdlib_corpus  # noqa: E402
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "char_rnn", "char_rnn.ckpt")
@@ -57,6 +60,31 @@ class UsageError(Exception):
 
 
 # ----------------------------------------------------------------------------- the command line
+def flag(kind):
+    """An argparse `type=` reading a value of `kind` (char_rnn_checkpoint's POSITIVE_INT, ...):
+    a bad value is argparse's one-line usage error, before anything runs."""
+    def convert(text):
+        try:
+            value = kind.parse(text)
+        except ValueError:
+            value = None
+        if value is None or not kind.test(value):
+            raise argparse.ArgumentTypeError(f"expected {kind.description}, got {text!r}")
+        return value
+    return convert
+
+
+def prime_text(text):
+    """--prime: non-empty text (a byte that is not UTF-8 arrives as a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(f"not valid UTF-8 text: {text!r}") from None
+    if not text:
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="char_rnn.py",
@@ -81,50 +109,56 @@ def build_parser():
     data.add_argument("--text", metavar="PATH",
                       help="a UTF-8 text file (default: the offline corpus, this Python's standard-library "
                            f"source, first {STDLIB_MAX_CHARS:,} characters)")
-    data.add_argument("--max-chars", type=int, metavar="N", help="use only the first N characters of the text")
-    data.add_argument("--val-fraction", type=float, metavar="F",
+    data.add_argument("--max-chars", type=flag(POSITIVE_INT), metavar="N",
+                      help="use only the first N characters of the text")
+    data.add_argument("--val-fraction", type=flag(CONFIG["val_fraction"]), metavar="F",
                       help=f"the last F of the text is for validation (default {DATA_DEFAULTS['val_fraction']})")
     model = train.add_argument_group("model")
     model.add_argument("--cell", choices=sorted(CELLS), help=f"recurrent cell (default {MODEL_DEFAULTS['cell']})")
-    model.add_argument("--hidden-size", type=int, metavar="H",
+    model.add_argument("--hidden-size", type=flag(POSITIVE_INT), metavar="H",
                        help=f"hidden units per layer (default {MODEL_DEFAULTS['hidden_size']})")
-    model.add_argument("--num-layers", type=int, metavar="L",
+    model.add_argument("--num-layers", type=flag(POSITIVE_INT), metavar="L",
                        help=f"stacked recurrent layers (default {MODEL_DEFAULTS['num_layers']})")
-    model.add_argument("--embedding-dim", type=int, metavar="E",
+    model.add_argument("--embedding-dim", type=flag(POSITIVE_INT), metavar="E",
                        help="learn an E-dimensional character embedding (default: one-hot input)")
-    model.add_argument("--dropout", type=float, metavar="P",
+    model.add_argument("--dropout", type=flag(CONFIG["dropout"]), metavar="P",
                        help=f"dropout between recurrent layers (default {MODEL_DEFAULTS['dropout']})")
     opt = train.add_argument_group("training")
-    opt.add_argument("--batch-size", type=int, metavar="B",
+    opt.add_argument("--batch-size", type=flag(POSITIVE_INT), metavar="B",
                      help=f"parallel streams of text (default {DATA_DEFAULTS['batch_size']})")
-    opt.add_argument("--seq-len", type=int, metavar="T",
+    opt.add_argument("--seq-len", type=flag(POSITIVE_INT), metavar="T",
                      help=f"window length = steps of backpropagation through time "
                           f"(default {DATA_DEFAULTS['seq_len']})")
-    opt.add_argument("--lr", type=float, help=f"Adam learning rate (default {TRAIN_DEFAULTS['lr']})")
-    opt.add_argument("--clip", type=float, metavar="NORM",
-                     help=f"clip the gradient's global norm to NORM (default {TRAIN_DEFAULTS['clip']})")
-    opt.add_argument("--steps", type=int, metavar="N",
+    opt.add_argument("--lr", type=flag(POSITIVE), help=f"Adam learning rate (default {TRAIN_DEFAULTS['lr']})")
+    opt.add_argument("--clip", type=flag(NON_NEGATIVE), metavar="NORM",
+                     help=f"clip the gradient's global norm to NORM (default {TRAIN_DEFAULTS['clip']}; "
+                          f"0: no clipping)")
+    opt.add_argument("--steps", type=flag(POSITIVE_INT), metavar="N",
                      help=f"train until step N, counting steps before a resume (default {DEFAULT_STEPS}, "
                           f"or no limit when --minutes is given)")
-    opt.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes of this run")
-    opt.add_argument("--seed", type=int, help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
+    opt.add_argument("--minutes", type=flag(POSITIVE), metavar="M", help="stop after M minutes of this run")
+    opt.add_argument("--seed", type=flag(NON_NEGATIVE_INT),
+                     help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
     opt.add_argument("--fused", action="store_true",
                      help="run each LSTM layer as one op with a hand-written backward (models/fused_lstm.py): "
                           "the same values, faster for hidden sizes up to about 128; the pictures still show "
                           "the cells")
     out = train.add_argument_group("progress and output")
-    out.add_argument("--eval-every", type=int, default=250, metavar="N",
+    out.add_argument("--eval-every", type=flag(NON_NEGATIVE_INT), default=250, metavar="N",
                      help="validate and print a sample every N steps (default 250; 0: only at the end)")
-    out.add_argument("--val-chars", type=int, default=100_000, metavar="N",
+    out.add_argument("--val-chars", type=flag(POSITIVE_INT), default=100_000, metavar="N",
                      help="characters of the validation text scored at those intervals (default 100000; "
                           "the final validation scores all of it)")
-    out.add_argument("--sample-length", type=int, default=200, metavar="N",
+    out.add_argument("--sample-length", type=flag(NON_NEGATIVE_INT), default=200, metavar="N",
                      help="length of the samples printed while training (default 200)")
-    out.add_argument("--save-every", type=int, default=500, metavar="N",
+    out.add_argument("--save-every", type=flag(NON_NEGATIVE_INT), default=500, metavar="N",
                      help="also save a checkpoint every N steps (default 500; 0: only at the end)")
     out.add_argument("--checkpoint", metavar="PATH",
                      help=f"where to save (default {DEFAULT_CHECKPOINT}, or the --resume file)")
     out.add_argument("--resume", metavar="PATH", help="continue training from this checkpoint")
+    out.add_argument("--overwrite", action="store_true",
+                     help="replace the file at the checkpoint path if there is one (by default a new run "
+                          "refuses to, so as not to lose that run's training)")
     out.add_argument("--no-pictures", action="store_true",
                      help="skip the unrolled-graph picture and gradient-flow plot written at the end")
     train.set_defaults(run=cmd_train)
@@ -134,14 +168,17 @@ def build_parser():
         description="Generate text one character at a time, feeding each sampled character back in.")
     sample.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT, metavar="PATH",
                         help=f"a checkpoint written by train (default {DEFAULT_CHECKPOINT})")
-    sample.add_argument("--prime", default=None,
+    sample.add_argument("--prime", type=prime_text, default=None,
                         help="text to start from (default: a newline, or the first character of the vocabulary)")
-    sample.add_argument("--length", type=int, default=500, help="characters to generate (default 500)")
-    sample.add_argument("--temperature", type=float, default=0.8,
+    sample.add_argument("--length", type=flag(NON_NEGATIVE_INT), default=500,
+                        help="characters to generate (default 500)")
+    sample.add_argument("--temperature", type=flag(NON_NEGATIVE), default=0.8,
                         help="below 1: safer and more repetitive; above 1: wilder; 0: always the most "
                              "likely character (default 0.8)")
-    sample.add_argument("--top-k", type=int, metavar="K", help="sample only among the K most likely characters")
-    sample.add_argument("--seed", type=int, help="random seed for reproducible samples (default: random)")
+    sample.add_argument("--top-k", type=flag(POSITIVE_INT), metavar="K",
+                        help="sample only among the K most likely characters")
+    sample.add_argument("--seed", type=flag(NON_NEGATIVE_INT),
+                        help="random seed for reproducible samples (default: random)")
     sample.set_defaults(run=cmd_sample)
     return parser
 
@@ -160,6 +197,8 @@ def main(argv=None):
 
 # ----------------------------------------------------------------------------- training
 def cmd_train(args):
+    path = args.checkpoint or args.resume or DEFAULT_CHECKPOINT
+    check_not_replacing(path, args)
     checkpoint = checkpoints.load(args.resume) if args.resume else None
     cfg = run_config(args, checkpoint)
     text, source = load_corpus(cfg)
@@ -169,19 +208,20 @@ def cmd_train(args):
     ids = vocab.encode(text)
     train_ids, val_ids = split(ids, cfg["val_fraction"])
     check_sizes(len(text), train_ids, val_ids, cfg)
-
-    mg.manual_seed(cfg["seed"])
     if args.fused and cfg["cell"] != "lstm":
         raise UsageError(f"--fused is for the LSTM only, not --cell {cfg['cell']}")
+    check_writable(path)
+
+    mg.manual_seed(cfg["seed"])
     model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS}, fused=args.fused)
     optimizer = mg.optim.Adam(model.parameters(), lr=cfg["lr"])
     run = dict(step=0, epoch=0, window=0, losses=[], val=[], text_sha256=text_digest(text))
     state = None
     if checkpoint is not None:
         state = checkpoints.restore(checkpoint, model, optimizer, run, args.resume)
+        check_window(run, train_ids, cfg, args.resume)
         for group in optimizer.param_groups:
             group["lr"] = cfg["lr"]  # the one setting a resume may change (with --lr)
-    path = args.checkpoint or args.resume or DEFAULT_CHECKPOINT
     steps = args.steps if args.steps is not None else (None if args.minutes else DEFAULT_STEPS)
 
     n_params = sum(p.size for p in model.parameters())
@@ -190,7 +230,7 @@ def cmd_train(args):
     print(f"model: {cfg['num_layers']} x {cfg['cell'].upper()} {cfg['hidden_size']}, "
           f"{'one-hot' if not cfg['embedding_dim'] else 'embedding ' + str(cfg['embedding_dim'])} input, "
           f"{n_params:,} parameters; batch {cfg['batch_size']} streams x "
-          f"seq_len {cfg['seq_len']}, Adam lr {cfg['lr']}, clip {cfg['clip']}, seed {cfg['seed']}"
+          f"seq_len {cfg['seq_len']}, Adam lr {cfg['lr']}, clip {cfg['clip'] or 'off'}, seed {cfg['seed']}"
           f"{'; fused LSTM layers' if args.fused else ''}")
     if run["step"]:
         print(f"resuming from {args.resume} at step {run['step']} (epoch {run['epoch']}, window {run['window']})")
@@ -200,18 +240,27 @@ def cmd_train(args):
         return 0
 
     def save(state):
-        checkpoints.save(path, model, optimizer, vocab, cfg, run, state)
+        try:
+            checkpoints.save(path, model, optimizer, vocab, cfg, run, state)
+        except OSError as exc:
+            raise UsageError(f"could not save the checkpoint {path}: {exc}") from None
 
-    state, interrupted = train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args,
-                                    steps, save)
-    if interrupted:
+    # From here to the final save, Ctrl-C saves: during a step, an evaluation or the final one.
+    with StopOnCtrlC() as stop:
+        state = train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args, steps,
+                           stop, save)
+        final = None if stop.requested else evaluate(model, val_ids, cfg["batch_size"], cfg["seq_len"],
+                                                     should_stop=lambda: stop.requested)
+        if final is not None:
+            run["val"].append([run["step"], final[0]])
+        with stop.saving():
+            save(state)
+    if stop.requested:
         print(f"interrupted at step {run['step']}: checkpoint saved to {path}\n"
               f"continue with: python {sys.argv[0]} train --resume {path}")
         return 130
 
-    nats, n = evaluate(model, val_ids, cfg["batch_size"], cfg["seq_len"])
-    run["val"].append([run["step"], nats])
-    save(state)
+    nats, n = final
     print(f"\nstep {run['step']}: validation loss {nats:.4f} nats/char = {nats / LN2:.4f} bits/char "
           f"(all {n:,} validation characters)")
     print("sample (temperature 0.8):\n" + sample_text(model, vocab, 500, cfg["seed"], run["step"]))
@@ -224,102 +273,117 @@ def cmd_train(args):
     return 0
 
 
-def train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args, steps, save):
-    """Train until `steps`, the time limit or Ctrl-C, updating `run` and calling `save(state)` at
-    intervals. Returns (the hidden state carried into the next window, whether Ctrl-C stopped it);
-    after Ctrl-C the checkpoint is already saved."""
+def train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args, steps, stop, save):
+    """Train until `steps`, the time limit or Ctrl-C (`stop.requested`), updating `run` and calling
+    `save(state)` at intervals. Returns the hidden state carried into the next window."""
     B, T = cfg["batch_size"], cfg["seq_len"]
     windows_per_epoch = count_windows(len(train_ids), B, T)
     deadline = None if args.minutes is None else time.monotonic() + 60 * args.minutes
     train_time, trained_steps, batches = 0.0, 0, None
     bar = tqdm(total=steps, initial=run["step"], unit="step", dynamic_ncols=True, mininterval=0.5,
                desc="train")
-    with StopOnCtrlC() as stop:
-        while (steps is None or run["step"] < steps) and not stop.requested:
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            started = time.perf_counter()
-            if batches is None:  # the epoch's windows, from where the run stands in it
-                batches = itertools.islice(sequence_windows(train_ids, B, T), run["window"], None)
-            if run["window"] == 0:
-                state = None  # each epoch starts the streams over, from a zero state
-            x, y = next(batches)
-            loss, state = train_step(model, optimizer, x, y, state, cfg["clip"])
-            run["step"] += 1
-            run["window"] += 1
-            if run["window"] == windows_per_epoch:
-                run["window"], run["epoch"], batches = 0, run["epoch"] + 1, None
-            run["losses"].append(loss)
-            train_time += time.perf_counter() - started
-            trained_steps += 1
-            recent = float(np.mean(run["losses"][-50:]))
-            bar.set_postfix_str(f"loss {recent:.3f}, {recent / LN2:.3f} bits/char, "
-                                f"{trained_steps * B * T / train_time:,.0f} chars/s", refresh=False)
-            bar.update(1)
+    while (steps is None or run["step"] < steps) and not stop.requested:
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        started = time.perf_counter()
+        if batches is None:  # the epoch's windows, from where the run stands in it
+            batches = itertools.islice(sequence_windows(train_ids, B, T), run["window"], None)
+        if run["window"] == 0:
+            state = None  # each epoch starts the streams over, from a zero state
+        x, y = next(batches)
+        loss, state = train_step(model, optimizer, x, y, state, cfg["clip"])
+        run["step"] += 1
+        run["window"] += 1
+        if run["window"] == windows_per_epoch:
+            run["window"], run["epoch"], batches = 0, run["epoch"] + 1, None
+        run["losses"].append(loss)
+        train_time += time.perf_counter() - started
+        trained_steps += 1
+        recent = float(np.mean(run["losses"][-50:]))
+        bar.set_postfix_str(f"loss {recent:.3f}, {recent / LN2:.3f} bits/char, "
+                            f"{trained_steps * B * T / train_time:,.0f} chars/s", refresh=False)
+        bar.update(1)
 
-            if args.eval_every and run["step"] % args.eval_every == 0 and run["step"] != steps:
-                nats, n = evaluate(model, val_ids[:args.val_chars + 1], B, T)
+        if args.eval_every and run["step"] % args.eval_every == 0 and run["step"] != steps:
+            scored = evaluate(model, val_ids[:args.val_chars + 1], B, T, should_stop=lambda: stop.requested)
+            if scored is not None:
+                nats, n = scored
                 run["val"].append([run["step"], nats])
                 sample = sample_text(model, vocab, args.sample_length, cfg["seed"], run["step"])
-                bar.write(f"\nstep {run['step']}: validation {nats:.4f} nats/char = {nats / LN2:.4f} bits/char "
-                          f"({n:,} chars), training {recent:.4f}; sample:\n{sample}\n")
-            if args.save_every and run["step"] % args.save_every == 0:
+                bar.write(f"\nstep {run['step']}: validation {nats:.4f} nats/char = {nats / LN2:.4f} "
+                          f"bits/char ({n:,} chars), training {recent:.4f}; sample:\n{sample}\n")
+        if args.save_every and run["step"] % args.save_every == 0 and not stop.requested:
+            with stop.saving():
                 save(state)
-        bar.close()
-        if stop.requested:
-            save(state)
-    return state, stop.requested
+    bar.close()
+    return state
 
 
 def train_step(model, optimizer, x, y, state, clip):
     """One step of truncated BPTT on a window: x, y (B, T) inputs and next-character targets,
-    `state` the (detached) state the previous window ended with. Returns (loss, the state to
-    carry into the next window, detached)."""
+    `state` the (detached) state the previous window ended with; `clip` 0 does not clip.
+    Returns (loss, the state to carry into the next window, detached)."""
     B, T = x.shape
     logits, state = model(x.T, state)              # time-major: (T, B) -> (T, B, V)
     loss = F.cross_entropy(logits.reshape(T * B, model.vocab_size), y.T.reshape(-1))
     optimizer.zero_grad()
     loss.backward()
-    nn.utils.clip_grad_norm_(model.parameters(), clip)
+    if clip:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
     optimizer.step()
     return loss.item(), detach_state(state)       # carry the values on, but cut the graph here
 
 
 class StopOnCtrlC:
-    """While active, the first Ctrl-C asks the loop to stop after the current step (which then
-    saves a checkpoint); a second one raises KeyboardInterrupt at once."""
+    """While active, the first Ctrl-C asks the run to stop (after the current step, or at once
+    from an evaluation) and save a checkpoint; a second one raises KeyboardInterrupt at once,
+    unless a checkpoint is being written (`with stop.saving():`), which is finished first."""
 
     def __enter__(self):
-        self.requested = False
+        self.requested, self._saving = False, False
         self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def _handle(self, signum, frame):
-        if self.requested:
+        if self.requested and not self._saving:
             raise KeyboardInterrupt
+        if not self.requested:
+            tqdm.write("\nCtrl-C: stopping and saving a checkpoint (Ctrl-C again quits at once)")
         self.requested = True
-        tqdm.write("\nCtrl-C: stopping after this step and saving a checkpoint (Ctrl-C again quits at once)")
+
+    @contextlib.contextmanager
+    def saving(self):
+        self._saving = True
+        try:
+            yield
+        finally:
+            self._saving = False
 
     def __exit__(self, *exc):
         signal.signal(signal.SIGINT, self._previous)
         return False
 
 
-def evaluate(model, ids, batch_size, seq_len):
+def evaluate(model, ids, batch_size, seq_len, should_stop=None):
     """Mean cross-entropy (nats per character) of predicting each character of `ids` from those
     before it: the text is cut into up to `batch_size` contiguous streams, each read from a zero
-    state in windows of `seq_len`, carrying the state along. Returns (nats, characters scored)."""
+    state in windows of `seq_len`, carrying the state along. Returns (nats, characters scored),
+    or None if `should_stop()` turned true between two windows."""
     n_streams = max(1, min(batch_size, (len(ids) - 1) // seq_len))
     steps = count_windows(len(ids), n_streams, 1)   # characters each stream can score
     was_training = model.training
     model.eval()
     total, count, state = 0.0, 0, None
-    with mg.no_grad():
-        for x, y in sequence_windows(ids, n_streams, min(seq_len, steps), drop_last=False):
-            logits, state = model(x.T, state)
-            total += F.cross_entropy(logits.reshape(-1, model.vocab_size), y.T.reshape(-1)).item() * y.size
-            count += y.size
-    model.train(was_training)
+    try:
+        with mg.no_grad():
+            for x, y in sequence_windows(ids, n_streams, min(seq_len, steps), drop_last=False):
+                if should_stop is not None and should_stop():
+                    return None
+                logits, state = model(x.T, state)
+                total += F.cross_entropy(logits.reshape(-1, model.vocab_size), y.T.reshape(-1)).item() * y.size
+                count += y.size
+    finally:
+        model.train(was_training)
     return total / count, count
 
 
@@ -340,6 +404,8 @@ def run_config(args, checkpoint):
     """The run's settings: defaults, overridden by the checkpoint, overridden by the flags given.
 
     On resume a flag that contradicts the checkpoint's model, data layout or seed is an error.
+    The flags' values were checked by argparse, the checkpoint's by checkpoints.load. The text's
+    path is made absolute, so that a run can be resumed from another folder.
     """
     cfg = {**MODEL_DEFAULTS, **DATA_DEFAULTS, **TRAIN_DEFAULTS}
     given = {k: getattr(args, k) for k in cfg if getattr(args, k) is not None}
@@ -354,16 +420,53 @@ def run_config(args, checkpoint):
                                "without --resume.")
         cfg.update(saved)
     cfg.update(given)
-    for k in ("hidden_size", "num_layers", "batch_size", "seq_len", "embedding_dim", "max_chars"):
-        if cfg[k] is not None and cfg[k] < 1:
-            raise UsageError(f"--{k.replace('_', '-')} must be at least 1, got {cfg[k]}")
-    if not 0.0 < cfg["val_fraction"] < 1.0:
-        raise UsageError(f"--val-fraction must be between 0 and 1, got {cfg['val_fraction']}")
-    if not 0.0 <= cfg["dropout"] < 1.0:
-        raise UsageError(f"--dropout must be in [0, 1), got {cfg['dropout']}")
-    if cfg["lr"] <= 0 or cfg["clip"] <= 0:
-        raise UsageError(f"--lr and --clip must be positive, got {cfg['lr']} and {cfg['clip']}")
+    if cfg["text"] is not None:
+        cfg["text"] = os.path.abspath(cfg["text"])
     return cfg
+
+
+def check_not_replacing(path, args):
+    """Refuse to write over a file at the checkpoint path, unless it is the run being resumed or
+    --overwrite says so: a new run must not silently replace another run's training. The one
+    exception is `demo` with no --checkpoint: it replaces the last demo's file, said aloud."""
+    if os.path.isdir(path):
+        raise UsageError(f"the checkpoint path {path} is a directory; give a file name, e.g. "
+                         f"--checkpoint {os.path.join(path, 'char_rnn.ckpt')}")
+    if args.overwrite or not os.path.lexists(path):
+        return
+    if args.command == "demo" and args.checkpoint is None and args.resume is None:
+        print(f"replacing the previous demo run's checkpoint {path} (train --checkpoint PATH keeps a run)")
+        return  # the demo's own default file: running the demo again starts it afresh
+    if args.resume is None:
+        raise UsageError(f"{path} already exists: continue its run with --resume {path}, or pass "
+                         f"--overwrite to replace it (or choose another --checkpoint)")
+    if not (os.path.exists(args.resume) and os.path.samefile(path, args.resume)):
+        raise UsageError(f"{path} already exists and is not the --resume file {args.resume}: pass "
+                         f"--overwrite to replace it, or choose another --checkpoint")
+
+
+def check_writable(path):
+    """Make the checkpoint's folder and write (and remove) a probe file in it, so that a path
+    that cannot be saved to fails now, not after the training."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".probe", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        problem = ("cannot be written to" if os.path.isdir(folder) else
+                   "is a file, not a folder" if os.path.exists(folder) else "cannot be created")
+        raise UsageError(f"cannot save the checkpoint {path}: its folder {folder} {problem} "
+                         f"({exc.strerror or exc}); choose another --checkpoint") from None
+
+
+def check_window(run, train_ids, cfg, path):
+    """The resumed position must lie in an epoch of this text (checkpoints.load checked its type)."""
+    windows = count_windows(len(train_ids), cfg["batch_size"], cfg["seq_len"])
+    if run["window"] >= windows:
+        raise CheckpointMismatch(f"{path}: malformed char-RNN checkpoint: 'run.window' is {run['window']} but "
+                                 f"an epoch of this text has only {windows} windows")
 
 
 def load_corpus(cfg):
@@ -395,20 +498,13 @@ def text_digest(text):
 # ----------------------------------------------------------------------------- sampling
 def cmd_sample(args):
     checkpoint = checkpoints.load(args.checkpoint)
-    model, vocab = checkpoints.load_model(checkpoint, args.checkpoint)
+    vocab = Vocab(checkpoint["vocab"])
     prime = default_prime(vocab) if args.prime is None else args.prime
-    if not prime:
-        raise UsageError("--prime must not be empty")
-    if args.length < 0:
-        raise UsageError(f"--length must be at least 0, got {args.length}")
-    if args.temperature < 0:
-        raise UsageError(f"--temperature must be at least 0, got {args.temperature}")
-    if args.top_k is not None and args.top_k < 1:
-        raise UsageError(f"--top-k must be at least 1, got {args.top_k}")
     try:
         prime_ids = vocab.encode(prime)
     except TextError as exc:
         raise UsageError(f"--prime: {exc} of {args.checkpoint}") from None
+    model, vocab = checkpoints.load_model(checkpoint, args.checkpoint)
     ids = generate(model, prime_ids, args.length, args.temperature, args.top_k,
                    np.random.default_rng(args.seed))
     sys.stdout.write(prime + vocab.decode(ids) + "\n")

@@ -9,27 +9,78 @@ A checkpoint is an `mg.save` file (arrays and JSON, never pickle) holding:
     run        step, epoch and window (where in the text), the losses so far, the text's digest
     hidden     the state carried into the next window (None at the start of an epoch)
     rng        minigrad's random generator (dropout), so a resumed run draws what it would have
+
+`load` checks every field's type and shape against the others (`validate`) before anything is
+built from them, so a damaged or edited file gives one error naming the file and the field.
 """
+import math
 import os
 import sys
+from typing import Callable, NamedTuple
+
+import numpy as np
 
 import minigrad as mg
-from minigrad.models.char_rnn import CharRNN
+from minigrad.models.char_rnn import CELLS, CharRNN
 
 from text_data import Vocab
 
 FORMAT = "minigrad-char-rnn"
+VERSION = 1
 
 
-class CheckpointMismatch(ValueError):
-    """A checkpoint that does not fit: missing, not a char-RNN's, another vocabulary or shape."""
+class CheckpointMismatch(mg.CheckpointError):
+    """A char-RNN checkpoint that cannot be used: missing, not a char-RNN's, malformed (a field of
+    the wrong type or shape), or for another vocabulary or model shape."""
 
 
+# ----------------------------------------------------------------------------- kinds of setting
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_number(v):
+    return _is_int(v) or isinstance(v, (float, np.floating))
+
+
+class Kind(NamedTuple):
+    """A kind of value a setting holds: `test(value)` says whether it is one, `description` says
+    what it must be, `parse` reads it from the command line (whose flags use the same kinds)."""
+    test: Callable
+    description: str
+    parse: Callable = str
+
+
+POSITIVE_INT = Kind(lambda v: _is_int(v) and v >= 1, "an integer >= 1", int)
+NON_NEGATIVE_INT = Kind(lambda v: _is_int(v) and v >= 0, "an integer >= 0", int)
+POSITIVE = Kind(lambda v: _is_number(v) and math.isfinite(v) and v > 0, "a finite number > 0", float)
+NON_NEGATIVE = Kind(lambda v: _is_number(v) and math.isfinite(v) and v >= 0, "a finite number >= 0", float)
+FRACTION = Kind(lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1 (both excluded)", float)
+DROPOUT = Kind(lambda v: _is_number(v) and 0 <= v < 1, "a number >= 0 and < 1", float)
+CELL = Kind(lambda v: isinstance(v, str) and v in CELLS, f"one of {', '.join(CELLS)}")
+PATH = Kind(lambda v: isinstance(v, str) and v != "", "a file path")
+
+
+def optional(kind):
+    """`kind`, or None."""
+    return Kind(lambda v: v is None or kind.test(v), f"None or {kind.description}", kind.parse)
+
+
+# What `model` and `config` hold (char_rnn.py's MODEL_DEFAULTS, DATA_DEFAULTS and TRAIN_DEFAULTS).
+MODEL = dict(vocab_size=POSITIVE_INT, hidden_size=POSITIVE_INT, num_layers=POSITIVE_INT, cell=CELL,
+             embedding_dim=optional(POSITIVE_INT), dropout=DROPOUT)
+CONFIG = dict(cell=CELL, hidden_size=POSITIVE_INT, num_layers=POSITIVE_INT, embedding_dim=optional(POSITIVE_INT),
+              dropout=DROPOUT, text=optional(PATH), max_chars=optional(POSITIVE_INT), val_fraction=FRACTION,
+              batch_size=POSITIVE_INT, seq_len=POSITIVE_INT, seed=NON_NEGATIVE_INT, lr=POSITIVE, clip=NON_NEGATIVE)
+FIELDS = ("version", "model", "config", "vocab", "weights", "optimizer", "run", "hidden", "rng")
+
+
+# ----------------------------------------------------------------------------- saving and loading
 def save(path, model, optimizer, vocab, config, run, state):
     """Write the run to `path` (atomically: an interrupted save leaves the old file)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     mg.save({
-        "format": FORMAT, "version": 1,
+        "format": FORMAT, "version": VERSION,
         "model": model.config(),
         "config": config,
         "vocab": vocab.chars,
@@ -42,16 +93,169 @@ def save(path, model, optimizer, vocab, config, run, state):
 
 
 def load(path):
+    """The checkpoint at `path`, validated; CheckpointMismatch (or mg.CheckpointError) otherwise."""
     try:
         checkpoint = mg.load(path)
     except FileNotFoundError:
         raise CheckpointMismatch(f"no such checkpoint: {path}") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise CheckpointMismatch(f"cannot read the checkpoint {path}: {exc.strerror or exc}") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointMismatch(f"{path} is a minigrad checkpoint but not a char-RNN one (no '{FORMAT}' "
                                  f"format tag)")
+    validate(checkpoint, path)
     return checkpoint
 
 
+# ----------------------------------------------------------------------------- validation
+def validate(checkpoint, path):
+    """Check the whole structure of a loaded checkpoint: every field's type, every array's shape
+    against the stored configuration, and the fields against each other. Nothing is built or
+    allocated first, so an edited `hidden_size` cannot make the model allocate gigabytes.
+    Raises CheckpointMismatch naming `path` and the field."""
+    check = _Checker(path)
+    check.fields(checkpoint, "", FIELDS, allow_more=True)
+    if checkpoint["version"] != VERSION:
+        check.fail("version", f"is {checkpoint['version']!r}; this program reads version {VERSION}")
+    model = check.settings(checkpoint["model"], "model", MODEL)
+    vocab = checkpoint["vocab"]
+    check.that(isinstance(vocab, str) and vocab != "" and len(set(vocab)) == len(vocab), "vocab",
+               f"is {_show(vocab)}, expected a string of distinct characters")
+    check.that(len(vocab) == model["vocab_size"], "vocab",
+               f"has {len(vocab)} characters but 'model.vocab_size' is {model['vocab_size']}")
+    shapes = CharRNN.parameter_shapes(**model)
+    described = "'model' (" + ", ".join(f"{k} {v!r}" for k, v in model.items()) + ")"
+    check.arrays(checkpoint["weights"], "weights", shapes, described)
+    config = check.settings(checkpoint["config"], "config", CONFIG)
+    for k in [k for k in CONFIG if k in MODEL]:
+        check.that(config[k] == model[k], f"config.{k}", f"is {config[k]!r} but 'model.{k}' is {model[k]!r}")
+    _validate_optimizer(check, checkpoint["optimizer"], list(shapes.values()))
+    _validate_run(check, checkpoint["run"])
+    _validate_hidden(check, checkpoint["hidden"], model, config["batch_size"])
+    _validate_rng(check, checkpoint["rng"])
+
+
+class _Checker:
+    """The checks' vocabulary: each failure names the file and the field (dotted, as 'run.step')."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def fail(self, where, problem):
+        raise CheckpointMismatch(f"{self.path}: malformed char-RNN checkpoint: '{where}' {problem}")
+
+    def that(self, ok, where, problem):
+        if not ok:
+            self.fail(where, problem)
+
+    def fields(self, d, where, names, allow_more=False):
+        """`d` is a dict holding exactly the fields `names` (or more of them, if allow_more)."""
+        self.that(isinstance(d, dict), where or "(top level)", f"is {_show(d)}, expected a dict")
+        missing = [k for k in names if k not in d]
+        self.that(not missing, _join(where, missing[0]) if missing else where, "is missing")
+        extra = [k for k in d if k not in names]
+        self.that(allow_more or not extra, _join(where, extra[0]) if extra else where, "is not a field of it")
+
+    def settings(self, d, where, kinds):
+        """`d` holds exactly the settings of `kinds`, each of its kind."""
+        self.fields(d, where, kinds)
+        for k, kind in kinds.items():
+            self.that(kind.test(d[k]), f"{where}.{k}", f"is {_show(d[k])}, expected {kind.description}")
+        return d
+
+    def array(self, a, where, shape, described="the stored settings"):
+        """A finite float array of this shape, which `described` (where it comes from) needs."""
+        self.that(isinstance(a, np.ndarray) and a.dtype.kind == "f", where,
+                  f"is {_show(a)}, expected a float array of shape {shape}")
+        self.that(a.shape == tuple(shape), where, f"has shape {a.shape}, but {described} needs {shape}")
+        self.that(np.isfinite(a).all(), where, "holds NaN or infinite values (did the training diverge?)")
+
+    def arrays(self, d, where, shapes, described):
+        """`d` is a dict of float arrays with exactly the names and shapes of `shapes`."""
+        self.fields(d, where, shapes)
+        for name, shape in shapes.items():
+            self.array(d[name], f"{where}.{name}", shape, described)
+
+
+def _validate_optimizer(check, optimizer, shapes):
+    """An optimizer's state_dict for parameters of these shapes, in order: one parameter group of
+    numbers (and tuples of them, as Adam's betas); per parameter, numbers and arrays of its shape.
+    (The optimizer's own load_state_dict then checks what its settings mean.)"""
+    check.fields(optimizer, "optimizer", ("state", "param_groups"))
+    groups = optimizer["param_groups"]
+    check.that(isinstance(groups, list) and len(groups) == 1, "optimizer.param_groups",
+               f"is {_show(groups)}, expected a list of one parameter group")
+    group, where = groups[0], "optimizer.param_groups[0]"
+    check.that(isinstance(group, dict) and "params" in group, where,
+               f"is {_show(group)}, expected a dict with 'params'")
+    check.that(group["params"] == list(range(len(shapes))), f"{where}.params",
+               f"is {_show(group['params'])}, expected the indices 0 to {len(shapes) - 1}")
+    for k, v in group.items():
+        values = v if isinstance(v, (list, tuple)) else [v]
+        check.that(k == "params" or all(x is None or isinstance(x, bool) or NON_NEGATIVE.test(x) for x in values),
+                   f"{where}.{k}", f"is {_show(v)}, expected {NON_NEGATIVE.description} (or a flag)")
+    states = optimizer["state"]
+    check.that(isinstance(states, dict), "optimizer.state", f"is {_show(states)}, expected a dict")
+    for key, state in states.items():
+        where = f"optimizer.state.{key}"
+        check.that(key.isascii() and key.isdigit() and int(key) < len(shapes), where,
+                   f"is not a parameter index (there are {len(shapes)} parameters)")
+        check.that(isinstance(state, dict), where, f"is {_show(state)}, expected a dict")
+        for k, v in state.items():
+            if isinstance(v, np.ndarray) and v.ndim > 0:
+                check.array(v, f"{where}.{k}", shapes[int(key)], f"parameter {key}")
+            else:
+                v = v.item() if isinstance(v, np.ndarray) else v
+                check.that(NON_NEGATIVE.test(v), f"{where}.{k}", f"is {_show(v)}, expected {NON_NEGATIVE.description}")
+
+
+def _validate_run(check, run):
+    check.fields(run, "run", ("step", "epoch", "window", "losses", "val", "text_sha256"))
+    for k in ("step", "epoch", "window"):
+        check.that(NON_NEGATIVE_INT.test(run[k]), f"run.{k}", f"is {_show(run[k])}, expected an integer >= 0")
+    check.that(isinstance(run["losses"], list) and all(_is_number(v) for v in run["losses"]), "run.losses",
+               f"is {_show(run['losses'])}, expected a list of numbers")
+    check.that(isinstance(run["val"], list) and all(
+        isinstance(v, (list, tuple)) and len(v) == 2 and _is_int(v[0]) and _is_number(v[1]) for v in run["val"]),
+        "run.val", f"is {_show(run['val'])}, expected a list of [step, loss] pairs")
+    digest = run["text_sha256"]
+    check.that(isinstance(digest, str) and len(digest) == 64 and all(c in "0123456789abcdef" for c in digest),
+               "run.text_sha256", f"is {_show(digest)}, expected a SHA-256 digest (64 hex digits)")
+
+
+def _validate_hidden(check, hidden, model, batch_size):
+    """None, or the recurrent state's parts ((h, c) for an LSTM), each (num_layers, batch, hidden)."""
+    if hidden is None:
+        return
+    n_parts = 2 if model["cell"] == "lstm" else 1
+    check.that(isinstance(hidden, list) and len(hidden) == n_parts, "hidden",
+               f"is {_show(hidden)}, expected None or a list of {n_parts} arrays")
+    for i, part in enumerate(hidden):
+        check.array(part, f"hidden[{i}]", (model["num_layers"], batch_size, model["hidden_size"]),
+                    "(num_layers, config.batch_size, hidden_size)")
+
+
+def _validate_rng(check, state):
+    """A state numpy accepts for minigrad's bit generator (tried on a fresh generator, not minigrad's)."""
+    try:
+        type(mg.generator().bit_generator)().state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as exc:
+        check.fail("rng", f"is not a random generator state ({exc})")
+
+
+def _join(where, name):
+    return f"{where}.{name}" if where else str(name)
+
+
+def _show(value, width=40):
+    """A short description of a value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
+# ----------------------------------------------------------------------------- using a checkpoint
 def check_vocab(checkpoint, vocab, path):
     """A clear error when the text's characters are not those the checkpoint was trained on."""
     saved = checkpoint["vocab"]
@@ -65,7 +269,7 @@ def check_vocab(checkpoint, vocab, path):
 
 
 def load_model(checkpoint, path):
-    """The trained CharRNN and its Vocab."""
+    """The trained CharRNN and its Vocab (of a checkpoint `load` has validated)."""
     model = CharRNN(**checkpoint["model"])
     load_weights(model, checkpoint, path)
     return model, Vocab(checkpoint["vocab"])
@@ -78,14 +282,18 @@ def load_weights(model, checkpoint, path):
     try:
         model.load_state_dict(checkpoint["weights"])
     except ValueError as exc:
-        raise CheckpointMismatch(f"{path} does not fit this model: {exc}") from None
+        lines = "; ".join(line.strip() for line in str(exc).splitlines())
+        raise CheckpointMismatch(f"{path} does not fit this model: {lines}") from None
 
 
 def restore(checkpoint, model, optimizer, run, path):
     """Load weights, optimizer state, the run's position and the RNG into a freshly built run;
     returns the hidden state to continue with."""
     load_weights(model, checkpoint, path)
-    optimizer.load_state_dict(checkpoint["optimizer"])
+    try:
+        optimizer.load_state_dict(checkpoint["optimizer"])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CheckpointMismatch(f"{path}: the optimizer's state does not fit: {exc}") from None
     mg.generator().bit_generator.state = checkpoint["rng"]
     saved = checkpoint["run"]
     digest = run["text_sha256"]

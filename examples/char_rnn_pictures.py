@@ -34,8 +34,11 @@ def write_pictures(model, ids, directory, seed=0, graph_steps=6, flow_steps=64, 
 
 
 def _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_streams):
+    if len(ids) < 2:
+        raise ValueError(f"write_pictures: the text must hold at least 2 characters, got {len(ids)}")
     c = model.config()
     name = f"{c['num_layers']} x {c['cell'].upper()} {c['hidden_size']}"
+    graph_steps = min(graph_steps, len(ids) - 1)   # a short text: fewer steps, as many as it holds
     x = ids[:graph_steps + 1, None]                 # one stream, time-major (T+1, 1)
     with viz.record():
         logits, _ = model(x[:-1])
@@ -46,8 +49,8 @@ def _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_stream
                               title=f"{name}, trained, unrolled over {graph_steps} characters")
     written = [("unrolled graph", _render(viz, graph, os.path.join(directory, "unrolled_graph.svg")))]
 
-    T = min(flow_steps, (len(ids) - 1) // flow_streams)
-    x = np.ascontiguousarray(ids[:flow_streams * (T + 1)].reshape(flow_streams, T + 1).T)
+    streams, T = flow_layout(len(ids), flow_steps, flow_streams)
+    x = np.ascontiguousarray(ids[:streams * (T + 1)].reshape(streams, T + 1).T)
     mg.manual_seed(seed)
     untrained = CharRNN(**c).eval()
     norms = {}
@@ -59,6 +62,14 @@ def _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_stream
     figure.savefig(path)
     written.append(("gradient flow", path))
     return written
+
+
+def flow_layout(n, steps, streams):
+    """(streams, T) for the gradient-flow windows on a text of n >= 2 characters: up to `streams`
+    streams of T + 1 characters each (inputs and the target), T as long as the text allows up to
+    `steps`; a short text gets fewer streams before it gets shorter windows than 1."""
+    streams = max(1, min(streams, n // 2))
+    return streams, max(1, min(steps, n // streams - 1))
 
 
 def _render(viz, graph, path):

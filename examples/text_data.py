@@ -16,10 +16,11 @@ class TextError(ValueError):
 
 
 def read_text(path):
-    """The whole of a UTF-8 file, with line ends normalised to '\\n' (Python's text mode)."""
+    """The whole of a UTF-8 file, with line ends normalised to '\\n' (Python's text mode) and a
+    byte-order mark at its start dropped (it marks the encoding; it is not a character of the text)."""
     try:
         with open(path, encoding="utf-8") as f:
-            text = f.read()
+            text = f.read().removeprefix("\ufeff")
     except FileNotFoundError:
         raise TextError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -95,7 +96,7 @@ class Vocab:
 
     def encode(self, text):
         """str -> int64 array of indices; a character outside the vocabulary is an error."""
-        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         sorted_codes = self._codes[self._order]
         pos = np.minimum(np.searchsorted(sorted_codes, codes), len(sorted_codes) - 1)
         unknown = sorted_codes[pos] != codes

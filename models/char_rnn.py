@@ -16,6 +16,7 @@ from minigrad.nn import functional as F
 from minigrad.models.layers import GRU, LSTM, RNN
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # the rows of weight_ih are GATES[cell] * hidden_size
 
 
 class CharRNN(nn.Module):
@@ -55,6 +56,20 @@ class CharRNN(nn.Module):
         return dict(vocab_size=self.vocab_size, hidden_size=self.hidden_size, num_layers=self.num_layers,
                     cell=self.cell, embedding_dim=self.embedding_dim, dropout=self.dropout)
 
+    @staticmethod
+    def parameter_shapes(vocab_size, hidden_size=256, num_layers=2, cell="lstm", embedding_dim=None,
+                         dropout=0.0):
+        """{name: shape} of `CharRNN(same arguments).state_dict()`, worked out without building
+        the model: a saved configuration can be checked against saved arrays before any allocation."""
+        V, H, G = vocab_size, hidden_size, GATES[cell]
+        shapes = {"embedding.weight": (V, embedding_dim)} if embedding_dim else {}
+        for k in range(num_layers):
+            shapes.update({f"rnn.weight_ih_l{k}": (G * H, (embedding_dim or V) if k == 0 else H),
+                           f"rnn.weight_hh_l{k}": (G * H, H),
+                           f"rnn.bias_ih_l{k}": (G * H,), f"rnn.bias_hh_l{k}": (G * H,)})
+        shapes.update({"head.weight": (V, H), "head.bias": (V,)})
+        return shapes
+
     def forward(self, idx, state=None):
         """idx (T, B) ints -> (logits (T, B, V), new state); state None starts from zeros.
 
@@ -81,15 +96,22 @@ def pick_next(logits, temperature=1.0, top_k=None, rng=None):
 
     p = softmax(logits / temperature), restricted to the `top_k` most likely indices if given.
     Temperature below 1 sharpens the distribution (safer, more repetitive text), above 1
-    flattens it; temperature 0 always picks the most likely index.
+    flattens it; temperature 0 always picks the most likely index. Computed in float64 with the
+    largest logit subtracted before dividing, so any temperature > 0 is safe: a tiny one (1e-310)
+    sends every other logit to -inf, i.e. picks among the most likely indices, never NaN.
     """
     logits = np.asarray(logits, dtype=np.float64)
+    if not np.isfinite(logits).all():
+        raise ValueError("pick_next: the logits hold NaN or infinite values")
     if temperature == 0:
         return int(np.argmax(logits))
-    z = logits / temperature
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"pick_next: temperature must be a finite number >= 0, got {temperature}")
+    with np.errstate(over="ignore"):  # (logits - max) / tiny temperature -> -inf: probability 0
+        z = (logits - logits.max()) / temperature
     if top_k is not None and top_k < len(z):
         z[z < np.partition(z, -top_k)[-top_k]] = -np.inf
-    p = np.exp(z - z.max())
+    p = np.exp(z)
     p /= p.sum()
     rng = np.random.default_rng() if rng is None else rng
     return int(rng.choice(len(p), p=p))

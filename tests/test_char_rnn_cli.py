@@ -16,10 +16,11 @@ SCRIPT = os.path.join(ROOT, "examples", "char_rnn.py")
 TINY = ["--hidden-size", "32", "--batch-size", "16", "--seq-len", "16", "--save-every", "0", "--no-pictures"]
 
 
-def run(*args, check=True):
-    """Run `python examples/char_rnn.py ARGS`; returns the CompletedProcess."""
-    result = subprocess.run([sys.executable, SCRIPT, *map(str, args)], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+def run(*args, check=True, cwd=ROOT, **options):
+    """Run `python examples/char_rnn.py ARGS` in `cwd`; returns the CompletedProcess. (Bytes
+    arguments are passed as they are; other subprocess.run options, e.g. preexec_fn, go through.)"""
+    result = subprocess.run([sys.executable, SCRIPT, *(a if isinstance(a, bytes) else str(a) for a in args)],
+                            capture_output=True, text=True, cwd=cwd, timeout=120, **options)
     if check and result.returncode != 0:
         raise AssertionError(f"exit {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
