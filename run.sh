@@ -4,11 +4,14 @@
 #   bash run.sh demo [ARGS...]   train the char-RNN demo on the offline corpus, sample, draw
 #   bash run.sh test [ARGS...]   run the whole test suite (ARGS go to pytest)
 #
+#   PYTHON=python3.13 bash run.sh test    the same with another interpreter (default python3)
+#
 # On a fresh Debian machine with Python >= 3.10 this is all the set-up there is: it installs
 # python3-venv and Graphviz's `dot` with apt-get when they are missing and it may (as root,
 # or with password-less sudo); otherwise it says what to install. It then creates or refreshes
 # .venv and installs the project with its dev extras. Re-running it is cheap: the install is
-# redone only when pyproject.toml changes.
+# redone only when pyproject.toml changes, the environment is made anew when $PYTHON is
+# another version than the one it was made with. VENV= names another folder for it.
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -19,7 +22,7 @@ case "$job" in
 esac
 
 PYTHON="${PYTHON:-python3}"
-VENV=".venv"
+VENV="${VENV:-.venv}"
 
 say() { echo "[run.sh] $*" >&2; }
 
@@ -55,10 +58,15 @@ if ! command -v dot >/dev/null 2>&1; then
 fi
 
 # 3. The virtual environment
+version() { "$1" -c 'import sys; print(".".join(map(str, sys.version_info[:2])))'; }
+if [ -x "$VENV/bin/python" ] && [ "$(version "$VENV/bin/python")" != "$(version "$PYTHON")" ]; then
+  say "$VENV was made with Python $(version "$VENV/bin/python"); making it anew with $PYTHON"
+  rm -rf "$VENV"
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
     rm -rf "$VENV"
-    pyver=$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+    pyver=$(version "$PYTHON")
     apt_install "python${pyver}-venv" || apt_install python3-venv || {
       say "cannot create a virtual environment: install python3-venv (sudo apt-get install python3-venv)"; exit 1; }
     "$PYTHON" -m venv "$VENV"
