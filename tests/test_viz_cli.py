@@ -48,7 +48,7 @@ def test_bad_requests_fail_with_a_message(tmp_path, capsys):
     assert "suffix" in capsys.readouterr().err
     assert main(["unrolled", "--level", "op", "--steps", "3", "--max-nodes", "10",
                  "-o", str(tmp_path / "x.svg")]) == 2
-    assert "max_nodes=10" in capsys.readouterr().err
+    assert "more than --max-nodes 10" in capsys.readouterr().err
     assert main(["flow", "--cells", "gru", "--forget-bias", "2", "--steps", "3",
                  "-o", str(tmp_path / "f.png")]) == 0     # a GRU has no forget gate: ignored
 

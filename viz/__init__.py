@@ -33,9 +33,10 @@ from minigrad.viz.colour import LogScale
 from minigrad.viz.draw import GraphTooLargeError, draw_graph, draw_unrolled, trace_graph, trace_unrolled
 from minigrad.viz.flow import gradient_norms, plot_gradient_flow, states_by_scope
 from minigrad.viz.record import record, watch
-from minigrad.viz.render import DotNotFoundError, render, to_digraph
+from minigrad.viz.output import OutputPathError
+from minigrad.viz.render import DotNotFoundError, RenderError, RenderTimeoutError, render, to_digraph
 from minigrad.viz.trace import trace
 
 __all__ = ["draw_graph", "draw_unrolled", "render", "record", "watch", "gradient_norms", "plot_gradient_flow",
            "states_by_scope", "trace", "trace_graph", "trace_unrolled", "to_digraph", "LogScale",
-           "DotNotFoundError", "GraphTooLargeError"]
+           "DotNotFoundError", "GraphTooLargeError", "OutputPathError", "RenderError", "RenderTimeoutError"]

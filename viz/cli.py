@@ -13,51 +13,72 @@ fades too.
 """
 import argparse
 import sys
-from pathlib import Path
 
 from minigrad.viz.demo import CELLS, FORGET_ROWS, TITLES, make_model, run
-from minigrad.viz.draw import GraphTooLargeError, draw_unrolled
+from minigrad.viz.draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw_unrolled
 from minigrad.viz.flow import gradient_norms, plot_gradient_flow
-from minigrad.viz.render import DotNotFoundError, render
+from minigrad.viz.output import OutputPathError, check_output, make_folder
+from minigrad.viz.render import DOT_TIMEOUT, DotNotFoundError, RenderError, RenderTimeoutError, \
+    picture_format, render
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return args.command(args)
-    except (DotNotFoundError, GraphTooLargeError, ValueError) as exc:
+    except (DotNotFoundError, GraphTooLargeError, RenderError, OutputPathError, ValueError) as exc:
         print(f"viz: {exc}", file=sys.stderr)
         return 2
 
 
 def unrolled(args):
+    out = check_output(args.output, "-o")          # every output is checked before any work
+    picture_format(out)
+    if args.flow:
+        check_output(args.flow, "--flow")
     model = _model(args, args.cell)
     loss, _ = run(model, args.steps, args.batch, args.seed)
-    graph = draw_unrolled(loss, params=model, level=args.level, values=args.values,
-                          max_nodes=args.max_nodes, cell_title=TITLES[args.cell],
-                          title=f"{TITLES[args.cell]} unrolled over {args.steps} steps, "
-                                f"L = sum(h_{args.steps - 1})")
-    out = Path(args.output)
     try:
-        render(graph, out)
+        graph = draw_unrolled(loss, params=model, level=args.level, values=args.values,
+                              max_nodes=args.max_nodes, cell_title=TITLES[args.cell],
+                              title=f"{TITLES[args.cell]} unrolled over {args.steps} steps, "
+                                    f"L = sum(h_{args.steps - 1})")
+    except GraphTooLargeError as exc:
+        raise GraphTooLargeError(
+            f"unrolled: the {args.level}-level picture of {args.steps} steps would have {exc.nodes} "
+            f"nodes, more than --max-nodes {args.max_nodes} (too many to read, and dot's layout time "
+            f"grows steeply with size); use {_smaller(args)}, or raise --max-nodes") from None
+    try:
+        render(graph, out, timeout=args.timeout or None)
         print(f"wrote {out}")
     except DotNotFoundError:
         source = render(graph, out.with_suffix(".dot"))
         print(f"viz: wrote the DOT source to {source} instead", file=sys.stderr)
         raise
+    except RenderTimeoutError:
+        raise RenderTimeoutError(
+            f"unrolled: dot did not finish drawing {out} within {args.timeout:g} s and was stopped "
+            f"(nothing was written); use {_smaller(args)}, or allow more time with --timeout "
+            f"(0: no limit)") from None
     if args.flow:
         norms = gradient_norms(loss)
-        _save_plot({TITLES[args.cell]: norms}, args.flow, args.steps)
+        _save_plot({TITLES[args.cell]: norms}, args.flow, args.steps, "--flow")
     return 0
 
 
+def _smaller(args):
+    fewer = "fewer --steps"
+    return fewer if args.level == "cell" else f"--level cell (one box per step) or {fewer}"
+
+
 def flow(args):
+    check_output(args.output, "-o")
     norms = {}
     for cell in args.cells:
         model = _model(args, cell)
         loss, _ = run(model, args.steps, args.batch, args.seed)
         norms[TITLES[cell]] = gradient_norms(loss)
-    _save_plot(norms, args.output, args.steps)
+    _save_plot(norms, args.output, args.steps, "-o")
     return 0
 
 
@@ -66,9 +87,13 @@ def _model(args, cell):
     return make_model(cell, args.input_size, args.hidden, args.layers, bias, args.seed)
 
 
-def _save_plot(norms, path, steps):
+def _save_plot(norms, path, steps, flag):
     fig = plot_gradient_flow(norms, title=f"‖dL/dh_t‖ back through time, loss at t = {steps - 1}")
-    fig.savefig(path, dpi=150)
+    make_folder(path, flag)
+    try:
+        fig.savefig(path, dpi=150)
+    except OSError as exc:
+        raise OutputPathError(f"{flag}: cannot write {str(path)!r}: {exc.strerror or exc}") from None
     print(f"wrote {path}")
 
 
@@ -83,9 +108,12 @@ def _parser():
                    help="op: every gate and ⊙; cell: one box per step (default: %(default)s)")
     p.add_argument("--values", choices=["named", "all"], default="named",
                    help="op level: draw only named values, or every value (default: %(default)s)")
-    p.add_argument("--max-nodes", type=int, default=2000,
-                   help="refuse larger pictures (default: %(default)s)")
-    p.add_argument("-o", "--output", required=True, help="picture: .svg .png .pdf, or .dot/.gv source")
+    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
+                   help="refuse larger pictures, which dot takes minutes to lay out (default: %(default)s)")
+    p.add_argument("--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
+                   help="stop dot after this long (default: %(default)s; 0: no limit)")
+    p.add_argument("-o", "--output", required=True,
+                   help="picture: .svg .png .pdf, or .dot/.gv source (missing folders are created)")
     p.add_argument("--flow", metavar="PNG", help="also write the gradient-flow plot of this cell")
     p.set_defaults(command=unrolled)
 
@@ -93,9 +121,20 @@ def _parser():
     p.add_argument("--cells", nargs="+", choices=list(CELLS), default=["rnn", "lstm", "gru"],
                    help="(default: rnn lstm gru)")
     _model_options(p, steps=30, hidden=16, input_size=8, batch=4)
-    p.add_argument("-o", "--output", required=True, help="plot file (.png, .svg, .pdf)")
+    p.add_argument("-o", "--output", required=True,
+                   help="plot file (.png, .svg, .pdf; missing folders are created)")
     p.set_defaults(command=flow)
     return parser
+
+
+def _seconds(text):
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
+    return seconds
 
 
 def _model_options(p, steps, hidden, input_size, batch):

@@ -14,9 +14,34 @@ from minigrad.viz.unroll import own_steps, unroll
 
 LEVELS = ("op", "cell")
 
+# The command line's limit (--max-nodes), from the time dot 2.43 took to lay out and write the
+# command line's unrolled graphs as SVG (hidden 8, batch 2; a 2-core machine shared with other
+# jobs, so +-2x), in seconds, with the number of nodes in brackets:
+#
+#   op level    5 steps     10          15          20          25          30          40
+#     RNN       0.04 (50)   0.05 (85)   0.12 (120)  0.7 (155)   3.1 (190)   15 (225)    >150 (295)
+#     LSTM      0.05 (136)  0.13 (256)  1.8 (376)   14 (496)    104 (616)   >150 (736)  >300 (976)
+#     GRU       0.04 (153)  0.24 (293)  1.7 (433)   21 (573)    >150 (713)  >150 (853)
+#   cell level  10 steps    30          40          60          100
+#     RNN       0.03 (35)   0.05 (95)   0.10 (125)  0.6 (185)   2.1 (305)
+#     LSTM      0.02 (45)   0.09 (125)  0.23 (165)  1.9 (245)   12.6 (405)
+#     GRU       0.02 (45)   0.07 (125)  0.24 (165)  1.4 (245)   18 (405)
+#
+# PNG adds 1-8 s for the large ones (LSTM cell level, 98 steps: 22 s). The time grows with
+# the steps far faster than with the nodes (mostly dot's network simplex placing the long
+# edges from the input projection to every step), so no node count fits every cell: under
+# 400 nodes (LSTM op level to 16 steps, 5 s; GRU cell level to 98 steps, 19 s) dot finishes
+# in about 20 s, except the small RNN cell at op level past ~30 steps (35 steps, 260 nodes:
+# 32 s), which the render timeout stops (DOT_TIMEOUT in viz/render.py, 60 s).
+DEFAULT_MAX_NODES = 400
+
 
 class GraphTooLargeError(ValueError):
-    """The picture would have more nodes than `max_nodes` allows."""
+    """The picture would have more nodes than `max_nodes` allows (`.nodes`, `.max_nodes`)."""
+
+    def __init__(self, message, nodes=None, max_nodes=None):
+        super().__init__(message)
+        self.nodes, self.max_nodes = nodes, max_nodes
 
 
 def trace_graph(root, params=None, grads=True, max_nodes=None):
@@ -101,4 +126,4 @@ def _check_size(graph, max_nodes, where, hint):
         raise GraphTooLargeError(
             f"{where}: the picture would have {len(graph)} nodes, more than max_nodes={max_nodes}, "
             f"too many to read; draw fewer time steps or a smaller batch of the computation{hint}, "
-            f"or raise max_nodes")
+            f"or raise max_nodes", nodes=len(graph), max_nodes=max_nodes)

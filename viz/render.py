@@ -20,6 +20,9 @@ gradient sums every step's) down to the smallest, and at least 3 decades, so a g
 hardly changes keeps one colour; pass `scale=viz.LogScale(lo, hi)` to share one scale
 between pictures.
 """
+import shutil
+import subprocess
+import sys
 from html import escape
 from pathlib import Path
 
@@ -27,6 +30,7 @@ import graphviz
 
 from minigrad.viz.colour import NO_GRADIENT_FILL, NO_GRADIENT_LINE, LogScale, text_colour
 from minigrad.viz.legend import legend_label
+from minigrad.viz.output import check_output, write_output
 
 FONT = "Helvetica,Arial,sans-serif"
 FORMATS = {".svg": "svg", ".png": "png", ".pdf": "pdf", ".dot": "dot", ".gv": "dot"}
@@ -38,8 +42,19 @@ INSTALL_HINT = ("Graphviz's `dot` program was not found on the PATH, so {what} c
                 "(or .gv) and render it elsewhere.")
 
 
+DOT_TIMEOUT = 60   # seconds; dot takes up to ~20 s under the command line's node limit (viz/draw.py)
+
+
 class DotNotFoundError(RuntimeError):
     """Rendering needs Graphviz's `dot` executable, which is not installed."""
+
+
+class RenderError(RuntimeError):
+    """Graphviz's `dot` failed on the graph."""
+
+
+class RenderTimeoutError(RenderError):
+    """`dot` took longer than the time limit and was stopped; nothing was written."""
 
 
 def value_label(node, grads=True):
@@ -106,35 +121,75 @@ def to_digraph(graph, grads=True, rankdir="LR", scale=None, title=None):
     return dot
 
 
-def render(graph, path, dpi=144):
-    """Write `graph` (a Digraph or a viz Graph) to `path`, the format chosen by the suffix.
-
-    .svg, .png and .pdf run Graphviz's `dot`; .dot and .gv write the DOT source (no `dot`
-    needed). `dpi` sets the resolution of PNGs. Returns the Path written.
+def picture_format(path):
+    """The Graphviz format named by the suffix of `path` ("svg", "png", "pdf" or "dot").
 
     Raises:
-        DotNotFoundError: `dot` is not installed (the message says how to install it).
         ValueError: the suffix is not one of .svg .png .pdf .dot .gv.
     """
-    path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower())
+    fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise ValueError(f"render: cannot tell the format of {str(path)!r} from its suffix; "
                          f"use one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def render(graph, path, dpi=144, timeout=DOT_TIMEOUT):
+    """Write `graph` (a Digraph or a viz Graph) to `path`, the format chosen by the suffix.
+
+    .svg, .png and .pdf run Graphviz's `dot`; .dot and .gv write the DOT source (no `dot`
+    needed). The path is checked before any work and missing folders are created (like
+    `mkdir -p`). `dpi` sets the resolution of PNGs. Returns the Path written.
+
+    Args:
+        timeout: seconds `dot` may take before it is stopped (None: no limit).
+
+    Raises:
+        OutputPathError: `path` is a directory, or its folder cannot be created or written.
+        ValueError: the suffix is not one of .svg .png .pdf .dot .gv.
+        DotNotFoundError: `dot` is not installed (the message says how to install it).
+        RenderTimeoutError: `dot` took longer than `timeout`; nothing was written.
+        RenderError: `dot` failed (its message is included).
+    """
+    path = check_output(path)
+    fmt = picture_format(path)
     if not isinstance(graph, graphviz.Digraph):
         graph = to_digraph(graph)
     if fmt == "dot":
-        path.write_text(graph.source, encoding="utf-8")
-        return path
+        return write_output(path, graph.source)
     if fmt == "png" and dpi:
         graph = graph.copy()
         graph.attr(dpi=str(dpi))
-    try:
-        data = graph.pipe(format=fmt)
-    except graphviz.ExecutableNotFound:
-        raise DotNotFoundError(INSTALL_HINT.format(what=path.name)) from None
-    path.write_bytes(data)
-    return path
+    return write_output(path, run_dot(graph, fmt, timeout, path.name))
+
+
+def run_dot(graph, fmt, timeout=DOT_TIMEOUT, what="the graph"):
+    """The bytes of `graph` (a Digraph) drawn by `dot` in format `fmt`, within `timeout` seconds.
+
+    On a timeout `dot` is killed and waited for (no process is left behind) and
+    RenderTimeoutError is raised.
+    """
+    exe = shutil.which("dot")
+    if exe is None:
+        raise DotNotFoundError(INSTALL_HINT.format(what=what))
+    command = [exe, f"-K{graph.engine}", f"-T{fmt}"]
+    try:   # run() kills dot and waits for it when the time is up
+        done = subprocess.run(command, input=graph.source.encode("utf-8"), capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RenderTimeoutError(
+            f"render: dot did not finish drawing {what} within {timeout:g} s and was stopped "
+            f"(nothing was written); draw fewer time steps or level='cell' (one box per step), "
+            f"or allow more time with timeout= (None: no limit)") from None
+    except FileNotFoundError:
+        raise DotNotFoundError(INSTALL_HINT.format(what=what)) from None
+    message = done.stderr.decode("utf-8", errors="replace").strip()
+    if done.returncode != 0:
+        raise RenderError(f"render: dot failed on {what} (exit status {done.returncode}): "
+                          f"{' '.join(message.split()) or 'no message'}")
+    if message:   # warnings, e.g. a picture scaled down to fit
+        print(message, file=sys.stderr)
+    return done.stdout
 
 
 def _node_attrs(node, grads, scale):
