@@ -2,7 +2,8 @@
 
     python examples/char_rnn.py train                  # offline corpus: Python's own stdlib source
                                                        # (`demo` is another name for `train`)
-    python examples/char_rnn.py train --text ../shared/data/anna.txt --minutes 10
+    python examples/char_rnn.py train --text anna.txt --minutes 10
+    python examples/char_rnn.py train --optimizer rmsprop --lr-schedule cosine --steps 3000
     python examples/char_rnn.py sample --checkpoint runs/char_rnn/char_rnn.ckpt --prime "Anna"
 
 Training follows the lecture's truncated backpropagation through time: the text is cut into
@@ -39,7 +40,8 @@ from tqdm import tqdm  # noqa: E402
 
 import char_rnn_checkpoint as checkpoints  # noqa: E402
 from char_rnn_checkpoint import (  # noqa: E402
-    CONFIG, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, CheckpointMismatch)
+    CONFIG, NON_NEGATIVE, NON_NEGATIVE_INT, OPTIMIZERS, POSITIVE, POSITIVE_INT, SCHEDULE,
+    CheckpointMismatch)
 from text_data import TextError, Vocab, read_text, split, stdlib_corpus  # noqa: E402
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "char_rnn", "char_rnn.ckpt")
@@ -47,11 +49,14 @@ STDLIB_MAX_CHARS = 2_000_000
 LN2 = math.log(2.0)
 
 # What a run is; a resumed run takes these from its checkpoint, and a flag that contradicts
-# the checkpoint is an error (the model's shape, the data's layout and the seed fix the run).
+# the checkpoint is an error (the model's shape, the data's layout, the optimizer, the lr
+# schedule and the seed fix the run).
 MODEL_DEFAULTS = dict(cell="lstm", hidden_size=256, num_layers=1, embedding_dim=None, dropout=0.0)
 DATA_DEFAULTS = dict(text=None, max_chars=None, val_fraction=0.1, batch_size=32, seq_len=64, seed=0)
-# How a run proceeds; these may change on resume.
-TRAIN_DEFAULTS = dict(lr=3e-3, clip=5.0)
+OPTIMIZER_DEFAULTS = dict(optimizer="adam", lr_schedule="none")
+# How a run proceeds; these may change on resume (lr only without a schedule, which sets it).
+TRAIN_DEFAULTS = dict(lr=None, clip=5.0)  # lr: DEFAULT_LR of the optimizer
+DEFAULT_LR = dict(adam=3e-3, rmsprop=2e-3, sgd=1.0)
 DEFAULT_STEPS = 1000
 
 
@@ -129,13 +134,26 @@ def build_parser():
     opt.add_argument("--seq-len", type=flag(POSITIVE_INT), metavar="T",
                      help=f"window length = steps of backpropagation through time "
                           f"(default {DATA_DEFAULTS['seq_len']})")
-    opt.add_argument("--lr", type=flag(POSITIVE), help=f"Adam learning rate (default {TRAIN_DEFAULTS['lr']})")
+    opt.add_argument("--optimizer", choices=list(OPTIMIZERS),
+                     help="adam (default): Adam, betas 0.9, 0.999; rmsprop: RMSprop, as the original char-rnn, "
+                          "alpha 0.99, eps 1e-8; sgd: plain SGD, no momentum; PyTorch's defaults but the lr. "
+                          "A resumed run keeps its optimizer")
+    opt.add_argument("--lr", type=flag(POSITIVE),
+                     help="learning rate (default " + ", ".join(f"{v} for {k}" for k, v in DEFAULT_LR.items())
+                          + "); the starting one with --lr-schedule")
+    opt.add_argument("--lr-schedule", type=flag(SCHEDULE), metavar="SPEC",
+                     help="none (default); step:N:G: multiply the lr by G every N steps; exp:G: by G every "
+                          "step; cosine: from --lr down to 0 over the run's --steps (these three step after "
+                          "every training step); plateau: halve it when the validation loss has not improved "
+                          "at 3 evaluations in a row (every --eval-every steps, on the --val-chars; "
+                          "ReduceLROnPlateau, factor 0.5, patience 2). 0 < G <= 1. A resumed run keeps its "
+                          "schedule, and its --lr")
     opt.add_argument("--clip", type=flag(NON_NEGATIVE), metavar="NORM",
                      help=f"clip the gradient's global norm to NORM (default {TRAIN_DEFAULTS['clip']}; "
                           f"0: no clipping)")
     opt.add_argument("--steps", type=flag(POSITIVE_INT), metavar="N",
                      help=f"train until step N, counting steps before a resume (default {DEFAULT_STEPS}, "
-                          f"or no limit when --minutes is given)")
+                          f"or no limit when --minutes is given; a resumed cosine schedule: its last step)")
     opt.add_argument("--minutes", type=flag(POSITIVE), metavar="M", help="stop after M minutes of this run")
     opt.add_argument("--seed", type=flag(NON_NEGATIVE_INT),
                      help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
@@ -201,6 +219,7 @@ def cmd_train(args):
     check_not_replacing(path, args)
     checkpoint = checkpoints.load(args.resume) if args.resume else None
     cfg = run_config(args, checkpoint)
+    steps, schedule_steps = step_limits(args, cfg, checkpoint)
     text, source = load_corpus(cfg)
     vocab = Vocab.from_text(text)
     if checkpoint is not None:
@@ -214,41 +233,45 @@ def cmd_train(args):
 
     mg.manual_seed(cfg["seed"])
     model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS}, fused=args.fused)
-    optimizer = mg.optim.Adam(model.parameters(), lr=cfg["lr"])
+    optimizer = checkpoints.make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
+    scheduler = checkpoints.make_scheduler(cfg["lr_schedule"], optimizer, schedule_steps)
     run = dict(step=0, epoch=0, window=0, losses=[], val=[], text_sha256=text_digest(text))
     state = None
     if checkpoint is not None:
-        state = checkpoints.restore(checkpoint, model, optimizer, run, args.resume)
+        state = checkpoints.restore(checkpoint, model, optimizer, run, args.resume, scheduler)
         check_window(run, train_ids, cfg, args.resume)
-        for group in optimizer.param_groups:
-            group["lr"] = cfg["lr"]  # the one setting a resume may change (with --lr)
-    steps = args.steps if args.steps is not None else (None if args.minutes else DEFAULT_STEPS)
+        if scheduler is None:
+            for group in optimizer.param_groups:
+                group["lr"] = cfg["lr"]  # without a schedule, a resume may change it (with --lr)
 
-    n_params = sum(p.size for p in model.parameters())
+    n_params = sum(p.numel() for p in model.parameters())
     print(f"text: {source}: {len(text):,} characters, {len(vocab)} distinct; "
           f"{len(train_ids):,} for training, {len(val_ids):,} for validation")
     print(f"model: {cfg['num_layers']} x {cfg['cell'].upper()} {cfg['hidden_size']}, "
           f"{'one-hot' if not cfg['embedding_dim'] else 'embedding ' + str(cfg['embedding_dim'])} input, "
           f"{n_params:,} parameters; batch {cfg['batch_size']} streams x "
-          f"seq_len {cfg['seq_len']}, Adam lr {cfg['lr']}, clip {cfg['clip'] or 'off'}, seed {cfg['seed']}"
-          f"{'; fused LSTM layers' if args.fused else ''}")
+          f"seq_len {cfg['seq_len']}, {OPTIMIZERS[cfg['optimizer']].__name__} lr {cfg['lr']}"
+          f"{'' if scheduler is None else ' (schedule ' + cfg['lr_schedule'] + ')'}, "
+          f"clip {cfg['clip'] or 'off'}, seed {cfg['seed']}{'; fused LSTM layers' if args.fused else ''}")
     if run["step"]:
-        print(f"resuming from {args.resume} at step {run['step']} (epoch {run['epoch']}, window {run['window']})")
+        print(f"resuming from {args.resume} at step {run['step']} (epoch {run['epoch']}, window {run['window']})"
+              f"{lr_note(optimizer, scheduler)}")
     if steps is not None and run["step"] >= steps:
-        print(f"the checkpoint is already at step {run['step']} >= --steps {steps}; pass a larger --steps "
-              f"to train further")
+        further = ("its cosine schedule ends there: start a new run to train longer" if steps == schedule_steps
+                   else "pass a larger --steps to train further")
+        print(f"the checkpoint is already at step {run['step']} >= --steps {steps}; {further}")
         return 0
 
     def save(state):
         try:
-            checkpoints.save(path, model, optimizer, vocab, cfg, run, state)
+            checkpoints.save(path, model, optimizer, vocab, cfg, run, state, scheduler)
         except OSError as exc:
             raise UsageError(f"could not save the checkpoint {path}: {exc}") from None
 
     # From here to the final save, Ctrl-C saves: during a step, an evaluation or the final one.
     with StopOnCtrlC() as stop:
-        state = train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args, steps,
-                           stop, save)
+        state = train_loop(model, optimizer, scheduler, state, vocab, train_ids, val_ids, cfg, run, args,
+                           steps, stop, save)
         final = None if stop.requested else evaluate(model, val_ids, cfg["batch_size"], cfg["seq_len"],
                                                      should_stop=lambda: stop.requested)
         if final is not None:
@@ -273,25 +296,50 @@ def cmd_train(args):
     return 0
 
 
-def train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, args, steps, stop, save):
+def train_loop(model, optimizer, scheduler, state, vocab, train_ids, val_ids, cfg, run, args, steps, stop,
+               save):
     """Train until `steps`, the time limit or Ctrl-C (`stop.requested`), updating `run` and calling
-    `save(state)` at intervals. Returns the hidden state carried into the next window."""
+    `save(state)` at intervals. Returns the hidden state carried into the next window.
+
+    The evaluation at each multiple of --eval-every opens the next step's turn, and a turn whose
+    evaluation completed always trains its step. So a run stopped at such a step (by --steps, the
+    time limit or Ctrl-C) has not evaluated it yet, and the plateau schedule's resumed run
+    evaluates it first, seeing the same losses as an uninterrupted run. (Without that schedule a
+    resumed run does not repeat the evaluation of the step it starts from.)"""
     B, T = cfg["batch_size"], cfg["seq_len"]
     windows_per_epoch = count_windows(len(train_ids), B, T)
     deadline = None if args.minutes is None else time.monotonic() + 60 * args.minutes
+    plateau = cfg["lr_schedule"] == "plateau"
     train_time, trained_steps, batches = 0.0, 0, None
     bar = tqdm(total=steps, initial=run["step"], unit="step", dynamic_ncols=True, mininterval=0.5,
                desc="train")
     while (steps is None or run["step"] < steps) and not stop.requested:
         if deadline is not None and time.monotonic() >= deadline:
             break
+        due = args.eval_every and run["step"] and run["step"] % args.eval_every == 0
+        if due and (trained_steps or plateau):  # (a resumed run starts with it only for plateau)
+            scored = evaluate(model, val_ids[:args.val_chars + 1], B, T, should_stop=lambda: stop.requested)
+            if scored is None:
+                break  # Ctrl-C during the evaluation: a resumed run takes it again
+            nats, n = scored
+            run["val"].append([run["step"], nats])
+            if plateau:
+                scheduler.step(nats)
+            sample = sample_text(model, vocab, args.sample_length, cfg["seed"], run["step"])
+            bar.write(f"\nstep {run['step']}: validation {nats:.4f} nats/char = {nats / LN2:.4f} bits/char "
+                      f"({n:,} chars), training {np.mean(run['losses'][-50:]):.4f}"
+                      f"{lr_note(optimizer, scheduler)}; sample:\n{sample}\n")
+
         started = time.perf_counter()
         if batches is None:  # the epoch's windows, from where the run stands in it
             batches = itertools.islice(sequence_windows(train_ids, B, T), run["window"], None)
         if run["window"] == 0:
             state = None  # each epoch starts the streams over, from a zero state
         x, y = next(batches)
+        lr = lr_note(optimizer, scheduler)  # the lr of this step, before the schedule sets the next one's
         loss, state = train_step(model, optimizer, x, y, state, cfg["clip"])
+        if scheduler is not None and not plateau:
+            scheduler.step()
         run["step"] += 1
         run["window"] += 1
         if run["window"] == windows_per_epoch:
@@ -301,22 +349,18 @@ def train_loop(model, optimizer, state, vocab, train_ids, val_ids, cfg, run, arg
         trained_steps += 1
         recent = float(np.mean(run["losses"][-50:]))
         bar.set_postfix_str(f"loss {recent:.3f}, {recent / LN2:.3f} bits/char, "
-                            f"{trained_steps * B * T / train_time:,.0f} chars/s", refresh=False)
+                            f"{trained_steps * B * T / train_time:,.0f} chars/s{lr}", refresh=False)
         bar.update(1)
-
-        if args.eval_every and run["step"] % args.eval_every == 0 and run["step"] != steps:
-            scored = evaluate(model, val_ids[:args.val_chars + 1], B, T, should_stop=lambda: stop.requested)
-            if scored is not None:
-                nats, n = scored
-                run["val"].append([run["step"], nats])
-                sample = sample_text(model, vocab, args.sample_length, cfg["seed"], run["step"])
-                bar.write(f"\nstep {run['step']}: validation {nats:.4f} nats/char = {nats / LN2:.4f} "
-                          f"bits/char ({n:,} chars), training {recent:.4f}; sample:\n{sample}\n")
         if args.save_every and run["step"] % args.save_every == 0 and not stop.requested:
             with stop.saving():
                 save(state)
     bar.close()
     return state
+
+
+def lr_note(optimizer, scheduler):
+    """", lr 0.00123" while a schedule sets the lr; nothing without one."""
+    return "" if scheduler is None else f", lr {optimizer.param_groups[0]['lr']:.3g}"
 
 
 def train_step(model, optimizer, x, y, state, clip):
@@ -407,12 +451,15 @@ def run_config(args, checkpoint):
     The flags' values were checked by argparse, the checkpoint's by checkpoints.load. The text's
     path is made absolute, so that a run can be resumed from another folder.
     """
-    cfg = {**MODEL_DEFAULTS, **DATA_DEFAULTS, **TRAIN_DEFAULTS}
+    cfg = {**MODEL_DEFAULTS, **DATA_DEFAULTS, **OPTIMIZER_DEFAULTS, **TRAIN_DEFAULTS}
     given = {k: getattr(args, k) for k in cfg if getattr(args, k) is not None}
     if checkpoint is not None:
         saved = checkpoint["config"]
-        fixed = {**MODEL_DEFAULTS, **DATA_DEFAULTS}
-        clashes = [f"--{k.replace('_', '-')} {given[k]} (the checkpoint has {saved[k]})"
+        fixed = [*MODEL_DEFAULTS, *DATA_DEFAULTS, *OPTIMIZER_DEFAULTS]
+        if saved["lr_schedule"] != "none":
+            fixed.append("lr")  # the schedule sets the lr, starting from the saved one
+        clashes = [f"--{k.replace('_', '-')} {given[k]} (the checkpoint has {saved[k]}"
+                   f"{', which its lr schedule starts from' if k == 'lr' else ''})"
                    for k in fixed if k in given and k != "text" and given[k] != saved.get(k)]
         if clashes:
             raise UsageError(f"{args.resume} was trained with different settings: " + "; ".join(clashes)
@@ -420,9 +467,34 @@ def run_config(args, checkpoint):
                                "without --resume.")
         cfg.update(saved)
     cfg.update(given)
+    if cfg["lr"] is None:
+        cfg["lr"] = DEFAULT_LR[cfg["optimizer"]]
     if cfg["text"] is not None:
         cfg["text"] = os.path.abspath(cfg["text"])
     return cfg
+
+
+def step_limits(args, cfg, checkpoint):
+    """(the step to train until, or None for no limit; cosine's T_max, or None), checking what
+    the schedule needs: plateau needs evaluations; cosine anneals over a run's steps, so a new
+    run needs a step count, and a resumed one goes on to its end but not past it."""
+    schedule = cfg["lr_schedule"]
+    if schedule == "plateau" and not args.eval_every:
+        raise UsageError("--lr-schedule plateau lowers the lr when the validation loss stops improving, "
+                         "so it needs --eval-every N > 0")
+    steps = args.steps if args.steps is not None else (None if args.minutes else DEFAULT_STEPS)
+    if schedule != "cosine":
+        return steps, None
+    if checkpoint is None:
+        if steps is None:
+            raise UsageError("--lr-schedule cosine anneals the lr over the run's steps: give --steps "
+                             "with --minutes")
+        return steps, steps
+    end = checkpoint["scheduler"]["T_max"]
+    if args.steps is not None and args.steps > end:
+        raise UsageError(f"{args.resume} anneals its lr to 0 at step {end} (--lr-schedule cosine); --steps "
+                         f"{args.steps} would go past it: start a new run to train longer")
+    return (end if args.steps is None else args.steps), end
 
 
 def check_not_replacing(path, args):

@@ -3,15 +3,17 @@
 A checkpoint is an `mg.save` file (arrays and JSON, never pickle) holding:
 
     model      CharRNN's constructor arguments      weights    its state_dict
-    config     the run's settings (text, batch size, seq_len, learning rate, seed, ...)
+    config     the run's settings (text, batch size, seq_len, optimizer, lr and its schedule, seed, ...)
     vocab      the characters, in index order
-    optimizer  Adam's state_dict (its moment estimates and step counts)
+    optimizer  the optimizer's state_dict (Adam's moment estimates and step counts, ...)
+    scheduler  the lr schedule's state_dict, or None without one
     run        step, epoch and window (where in the text), the losses so far, the text's digest
     hidden     the state carried into the next window (None at the start of an epoch)
     rng        minigrad's random generator (dropout), so a resumed run draws what it would have
 
 `load` checks every field's type and shape against the others (`validate`) before anything is
 built from them, so a damaged or edited file gives one error naming the file and the field.
+A version-1 file (from before `--optimizer` and `--lr-schedule`) is read as Adam without a schedule.
 """
 import math
 import os
@@ -26,7 +28,7 @@ from minigrad.models.char_rnn import CELLS, CharRNN
 from text_data import Vocab
 
 FORMAT = "minigrad-char-rnn"
-VERSION = 1
+VERSION = 2  # 1: before config.optimizer, config.lr_schedule and scheduler
 
 
 class CheckpointMismatch(mg.CheckpointError):
@@ -66,17 +68,89 @@ def optional(kind):
     return Kind(lambda v: v is None or kind.test(v), f"None or {kind.description}", kind.parse)
 
 
-# What `model` and `config` hold (char_rnn.py's MODEL_DEFAULTS, DATA_DEFAULTS and TRAIN_DEFAULTS).
+# ----------------------------------------------------------------------------- optimizers and schedules
+# The CLI's optimizers, each with its class's defaults but the lr (RMSprop's: alpha 0.99, eps 1e-8).
+OPTIMIZERS = {"adam": mg.optim.Adam, "rmsprop": mg.optim.RMSprop, "sgd": mg.optim.SGD}
+# What each keeps per parameter with those defaults (plain SGD keeps nothing).
+OPTIMIZER_STATE = {"adam": ("step", "exp_avg", "exp_avg_sq"), "rmsprop": ("step", "square_avg"), "sgd": ()}
+PLATEAU = dict(factor=0.5, patience=2)
+PER_STEP = ("step", "exp", "cosine")  # schedules stepped after every training step; plateau: every evaluation
+
+
+def parse_schedule(text):
+    """--lr-schedule's spec as a tuple: ("none",), ("step", N, G), ("exp", G),
+    ("cosine",) or ("plateau",); ValueError if it is none of these."""
+    name, *values = text.split(":")
+    if name in ("none", "cosine", "plateau") and not values:
+        return (name,)
+    if name == "step" and len(values) == 2:
+        step_size, gamma = int(values[0]), float(values[1])
+    elif name == "exp" and len(values) == 1:
+        step_size, gamma = 1, float(values[0])
+    else:
+        raise ValueError(f"not an lr schedule: {text!r}")
+    if step_size < 1 or not 0 < gamma <= 1:
+        raise ValueError(f"N or G out of range: {text!r}")
+    return ("step", step_size, gamma) if name == "step" else ("exp", gamma)
+
+
+def schedule_text(text):
+    """A spec written the one way the checkpoint keeps it ("step:100:0.5", "exp:1.0", ...)."""
+    return ":".join(str(v) for v in parse_schedule(text))
+
+
+def _is_schedule(v):
+    try:
+        return isinstance(v, str) and schedule_text(v) == v
+    except ValueError:
+        return False
+
+
+OPTIMIZER = Kind(lambda v: isinstance(v, str) and v in OPTIMIZERS, f"one of {', '.join(OPTIMIZERS)}")
+SCHEDULE = Kind(_is_schedule, "none, step:N:G, exp:G, cosine or plateau "
+                              "(N an integer >= 1, 0 < G <= 1)", schedule_text)
+
+
+def make_optimizer(kind, params, lr):
+    """OPTIMIZERS[kind] on `params`, with its defaults but the lr."""
+    return OPTIMIZERS[kind](params, lr=lr)
+
+
+def make_scheduler(spec, optimizer, total_steps):
+    """The lr scheduler of a spec (None for "none"); `total_steps` is cosine's T_max."""
+    name, *values = parse_schedule(spec)
+    schedulers = mg.optim.lr_scheduler
+    if name == "step":
+        return schedulers.StepLR(optimizer, step_size=values[0], gamma=values[1])
+    if name == "exp":
+        return schedulers.ExponentialLR(optimizer, gamma=values[0])
+    if name == "cosine":
+        return schedulers.CosineAnnealingLR(optimizer, T_max=total_steps)
+    if name == "plateau":
+        return schedulers.ReduceLROnPlateau(optimizer, **PLATEAU)
+    return None
+
+
+def _reference(kind, spec):
+    """A fresh optimizer of `kind` and scheduler of `spec` on one number: what a saved one should
+    look like (but its lr, and cosine's T_max: the run's)."""
+    optimizer = make_optimizer(kind, [mg.tensor(0.0, requires_grad=True)], lr=1.0)
+    return optimizer, make_scheduler(spec, optimizer, total_steps=1)
+
+
+# What `model` and `config` hold (char_rnn.py's MODEL_DEFAULTS, DATA_DEFAULTS, OPTIMIZER_DEFAULTS and
+# TRAIN_DEFAULTS).
 MODEL = dict(vocab_size=POSITIVE_INT, hidden_size=POSITIVE_INT, num_layers=POSITIVE_INT, cell=CELL,
              embedding_dim=optional(POSITIVE_INT), dropout=DROPOUT)
 CONFIG = dict(cell=CELL, hidden_size=POSITIVE_INT, num_layers=POSITIVE_INT, embedding_dim=optional(POSITIVE_INT),
               dropout=DROPOUT, text=optional(PATH), max_chars=optional(POSITIVE_INT), val_fraction=FRACTION,
-              batch_size=POSITIVE_INT, seq_len=POSITIVE_INT, seed=NON_NEGATIVE_INT, lr=POSITIVE, clip=NON_NEGATIVE)
-FIELDS = ("version", "model", "config", "vocab", "weights", "optimizer", "run", "hidden", "rng")
+              batch_size=POSITIVE_INT, seq_len=POSITIVE_INT, seed=NON_NEGATIVE_INT, optimizer=OPTIMIZER,
+              lr_schedule=SCHEDULE, lr=POSITIVE, clip=NON_NEGATIVE)
+FIELDS = ("version", "model", "config", "vocab", "weights", "optimizer", "scheduler", "run", "hidden", "rng")
 
 
 # ----------------------------------------------------------------------------- saving and loading
-def save(path, model, optimizer, vocab, config, run, state):
+def save(path, model, optimizer, vocab, config, run, state, scheduler=None):
     """Write the run to `path` (atomically: an interrupted save leaves the old file)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     mg.save({
@@ -86,6 +160,7 @@ def save(path, model, optimizer, vocab, config, run, state):
         "vocab": vocab.chars,
         "weights": model.state_dict(),
         "optimizer": optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
         "run": run,
         "hidden": None if state is None else [s.data for s in _parts(state)],
         "rng": mg.generator().bit_generator.state,
@@ -103,8 +178,17 @@ def load(path):
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise CheckpointMismatch(f"{path} is a minigrad checkpoint but not a char-RNN one (no '{FORMAT}' "
                                  f"format tag)")
+    _upgrade(checkpoint)
     validate(checkpoint, path)
     return checkpoint
+
+
+def _upgrade(checkpoint):
+    """A version-1 checkpoint, from before --optimizer and --lr-schedule: Adam without a schedule."""
+    if checkpoint.get("version") == 1 and isinstance(checkpoint.get("config"), dict):
+        checkpoint["config"] = {"optimizer": "adam", "lr_schedule": "none", **checkpoint["config"]}
+        checkpoint.setdefault("scheduler", None)
+        checkpoint["version"] = VERSION
 
 
 # ----------------------------------------------------------------------------- validation
@@ -116,7 +200,7 @@ def validate(checkpoint, path):
     check = _Checker(path)
     check.fields(checkpoint, "", FIELDS, allow_more=True)
     if checkpoint["version"] != VERSION:
-        check.fail("version", f"is {checkpoint['version']!r}; this program reads version {VERSION}")
+        check.fail("version", f"is {checkpoint['version']!r}; this program reads versions 1 and {VERSION}")
     model = check.settings(checkpoint["model"], "model", MODEL)
     vocab = checkpoint["vocab"]
     check.that(isinstance(vocab, str) and vocab != "" and len(set(vocab)) == len(vocab), "vocab",
@@ -131,6 +215,8 @@ def validate(checkpoint, path):
         check.that(config[k] == model[k], f"config.{k}", f"is {config[k]!r} but 'model.{k}' is {model[k]!r}")
     _validate_optimizer(check, checkpoint["optimizer"], list(shapes.values()))
     _validate_run(check, checkpoint["run"])
+    _validate_optimizer_kind(check, checkpoint["optimizer"], config)
+    _validate_scheduler(check, checkpoint["scheduler"], config, checkpoint["optimizer"], checkpoint["run"])
     _validate_hidden(check, checkpoint["hidden"], model, config["batch_size"])
     _validate_rng(check, checkpoint["rng"])
 
@@ -207,6 +293,63 @@ def _validate_optimizer(check, optimizer, shapes):
             else:
                 v = v.item() if isinstance(v, np.ndarray) else v
                 check.that(NON_NEGATIVE.test(v), f"{where}.{k}", f"is {_show(v)}, expected {NON_NEGATIVE.description}")
+
+
+def _validate_optimizer_kind(check, optimizer, config):
+    """The optimizer's state is that of config.optimizer with the CLI's settings: its parameter
+    group holds that optimizer's hyper-parameters at their defaults (any lr; one missing takes its
+    default, as in checkpoints from before Adam had amsgrad), and each parameter's state exactly
+    what that optimizer keeps (so Adam is never handed RMSprop's state)."""
+    kind, spec = config["optimizer"], config["lr_schedule"]
+    reference = _reference(kind, spec)[0].param_groups[0]
+    group, where = optimizer["param_groups"][0], "optimizer.param_groups[0]"
+    name = f"{OPTIMIZERS[kind].__name__} (config.optimizer {kind!r})"
+    extra = [k for k in group if k not in reference]
+    check.that(not extra, f"{where}.{extra[0]}" if extra else where, f"is not a setting of {name}")
+    needed = [k for k in ("lr", "initial_lr") if k in reference and k not in group]
+    check.that(not needed, f"{where}.{needed[0]}" if needed else where,
+               f"is missing (config.lr_schedule is {spec!r})")
+    for k, v in group.items():
+        check.that(k in ("params", "lr", "initial_lr") or v == reference[k], f"{where}.{k}",
+                   f"is {_show(v)}, but {name} has {reference[k]!r}")
+    for key, state in optimizer["state"].items():
+        check.fields(state, f"optimizer.state.{key}", OPTIMIZER_STATE[kind])
+
+
+# A schedule's state: what changes as it runs; the rest must be what the spec builds.
+_SCHEDULE_STATE = dict(last_epoch=NON_NEGATIVE_INT, T_max=POSITIVE_INT, num_bad_epochs=NON_NEGATIVE_INT,
+                       cooldown_counter=NON_NEGATIVE_INT,
+                       best=Kind(lambda v: _is_number(v) and not math.isnan(v), "a number"))
+_LRS = Kind(lambda v: isinstance(v, list) and len(v) == 1 and NON_NEGATIVE.test(v[0]),
+            "a list of one number >= 0 (one parameter group)")
+
+
+def _validate_scheduler(check, scheduler, config, optimizer, run):
+    """None without a schedule; else the state_dict of config.lr_schedule's scheduler, at the
+    run's step (step, exp, cosine) and the optimizer's lr."""
+    spec = config["lr_schedule"]
+    if spec == "none":
+        check.that(scheduler is None, "scheduler", f"is {_show(scheduler)}, but config.lr_schedule is 'none'")
+        return
+    check.that(isinstance(scheduler, dict), "scheduler", f"is {_show(scheduler)}, expected a dict "
+                                                         f"(config.lr_schedule is {spec!r})")
+    reference = _reference(config["optimizer"], spec)[1].state_dict()
+    check.fields(scheduler, "scheduler", reference)
+    for k, v in reference.items():
+        kind = _SCHEDULE_STATE.get(k, _LRS if k in ("base_lrs", "_last_lr") else None)
+        if kind is not None:
+            check.that(kind.test(scheduler[k]), f"scheduler.{k}", f"is {_show(scheduler[k])}, "
+                                                                  f"expected {kind.description}")
+        else:
+            check.that(scheduler[k] == v, f"scheduler.{k}", f"is {_show(scheduler[k])}, but --lr-schedule "
+                                                            f"{spec} has {v!r}")
+    if parse_schedule(spec)[0] in PER_STEP:
+        check.that(scheduler["last_epoch"] == run["step"], "scheduler.last_epoch",
+                   f"is {scheduler['last_epoch']}, but the schedule steps with the run ('run.step' "
+                   f"{run['step']})")
+    lr = optimizer["param_groups"][0]["lr"]
+    check.that(scheduler["_last_lr"] == [lr], "scheduler._last_lr",
+               f"is {_show(scheduler['_last_lr'])}, but the optimizer's lr is {lr!r}")
 
 
 def _validate_run(check, run):
@@ -286,14 +429,16 @@ def load_weights(model, checkpoint, path):
         raise CheckpointMismatch(f"{path} does not fit this model: {lines}") from None
 
 
-def restore(checkpoint, model, optimizer, run, path):
-    """Load weights, optimizer state, the run's position and the RNG into a freshly built run;
-    returns the hidden state to continue with."""
+def restore(checkpoint, model, optimizer, run, path, scheduler=None):
+    """Load weights, optimizer and scheduler state, the run's position and the RNG into a freshly
+    built run; returns the hidden state to continue with."""
     load_weights(model, checkpoint, path)
     try:
         optimizer.load_state_dict(checkpoint["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(checkpoint["scheduler"])
     except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointMismatch(f"{path}: the optimizer's state does not fit: {exc}") from None
+        raise CheckpointMismatch(f"{path}: the optimizer's or lr schedule's state does not fit: {exc}") from None
     mg.generator().bit_generator.state = checkpoint["rng"]
     saved = checkpoint["run"]
     digest = run["text_sha256"]

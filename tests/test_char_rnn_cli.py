@@ -80,12 +80,14 @@ def test_sample_rejects_a_prime_outside_the_vocabulary(trained):
     assert result.returncode == 2 and "not in the vocabulary: 'Zb'" in result.stderr
 
 
-def test_ctrl_c_saves_and_resume_continues_exactly(tmp_path):
-    """Stop a run with SIGINT, resume it, and compare with one uninterrupted run: the same losses
-    and the same weights, bit for bit (dropout draws random numbers, so the RNG is restored too)."""
+@pytest.mark.parametrize("training", [[], ["--optimizer", "rmsprop", "--lr-schedule", "exp:0.99"]],
+                         ids=["adam", "rmsprop-exp"])
+def test_ctrl_c_saves_and_resume_continues_exactly(tmp_path, training):
+    """Stop a run with SIGINT, resume it, and compare with one uninterrupted run: the same losses,
+    weights and lr, bit for bit (dropout draws random numbers, so the RNG is restored too)."""
     text = tmp_path / "words.txt"
     text.write_text(generated_text(1500))
-    flags = ["--text", text, *TINY, "--num-layers", 2, "--dropout", 0.2, "--eval-every", 0, "--seed", 5]
+    flags = ["--text", text, *TINY, "--num-layers", 2, "--dropout", 0.2, "--eval-every", 0, "--seed", 5, *training]
     stopped = tmp_path / "stopped.ckpt"
     proc = subprocess.Popen([sys.executable, SCRIPT, "train", *map(str, flags), "--steps", "1000000",
                              "--checkpoint", str(stopped)], cwd=ROOT, text=True,
@@ -108,6 +110,8 @@ def test_ctrl_c_saves_and_resume_continues_exactly(tmp_path):
     resumed, uninterrupted = mg.load(stopped), mg.load(whole)
     assert resumed["run"]["step"] == uninterrupted["run"]["step"] == k + 15
     assert resumed["run"]["losses"] == uninterrupted["run"]["losses"]
+    assert resumed["optimizer"]["param_groups"] == uninterrupted["optimizer"]["param_groups"]
+    assert resumed["scheduler"] == uninterrupted["scheduler"]
     for name, value in uninterrupted["weights"].items():
         assert np.array_equal(resumed["weights"][name], value), name
 

@@ -213,7 +213,8 @@ def test_pick_next_at_extreme_temperatures():
 
 
 def test_the_flag_kinds_are_the_checkpoint_config():
-    assert set(checkpoints.CONFIG) == {*cli.MODEL_DEFAULTS, *cli.DATA_DEFAULTS, *cli.TRAIN_DEFAULTS}
+    assert set(checkpoints.CONFIG) == {*cli.MODEL_DEFAULTS, *cli.DATA_DEFAULTS, *cli.OPTIMIZER_DEFAULTS,
+                                       *cli.TRAIN_DEFAULTS}
 
 
 def test_clip_zero_means_no_clipping():
@@ -358,7 +359,8 @@ def test_every_kind_of_checkpoint_passes_validation(tmp_path, cell, embedding_di
     optimizer = mg.optim.Adam(model.parameters(), lr=1e-2)
     x = np.random.default_rng(0).integers(0, 4, (2, 7))
     _, state = cli.train_step(model, optimizer, x[:, :-1], x[:, 1:], None, clip=1.0)
-    config = {**cli.MODEL_DEFAULTS, **cli.DATA_DEFAULTS, **cli.TRAIN_DEFAULTS, **model.config(), "batch_size": 2}
+    config = {**cli.MODEL_DEFAULTS, **cli.DATA_DEFAULTS, **cli.OPTIMIZER_DEFAULTS, **cli.TRAIN_DEFAULTS,
+              **model.config(), "batch_size": 2, "lr": 1e-2}
     del config["vocab_size"]
     run_ = dict(step=1, epoch=0, window=1, losses=[1.0], val=[], text_sha256="0" * 64)
     path = tmp_path / "model.ckpt"
