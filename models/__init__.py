@@ -8,8 +8,12 @@ Cells (one time step; each file reads like its equations):
     FourGateLSTMCell  models/four_gate_lstm.py the lecture's learn/forget/remember/use gates
 
 Sequence layers (models/layers.py), as torch.nn, parameters named weight_ih_l0, ...:
-    RNN, LSTM, GRU                             input (seq_len, batch, input_size)
+    RNN, LSTM, GRU                             input (seq_len, batch, input_size), or unbatched
+                                               (seq_len, input_size); bidirectional=True adds
+                                               weight_ih_l0_reverse, ... as torch
     Recurrent(cell, input_size, hidden_size, num_layers=1, ...)   any cell above, stacked
+All of them take torch's forward(input, hx=None); RNN, LSTM, GRU and the three torch cells are
+also minigrad.nn.RNN, nn.LSTM, ... (the same classes).
 
 Truncated BPTT (models/batching.py):
     batch_streams, sequence_windows, count_windows, detach_state
@@ -19,6 +23,7 @@ A character-level language model on top (models/char_rnn.py): CharRNN
     from minigrad.models import LSTM, sequence_windows, detach_state
     lstm = LSTM(input_size=65, hidden_size=128, num_layers=2)
     output, (h_n, c_n) = lstm(x)             # x (seq_len, batch, 65)
+    output, (h_n, c_n) = lstm(x, hx=(h_n, c_n))
 """
 from minigrad.models.cell import RecurrentCell
 from minigrad.models.rnn import RNNCell

@@ -9,6 +9,9 @@ A cell's step is written as two methods so that a sequence layer can batch the f
 
 so `cell(x, state) == cell.step(cell.project_input(x), state)`, and each cell's equations
 live in its own file, once.
+
+As in torch, `forward(input, hx=None)` also takes one unbatched sample: x (input_size,) and
+a state of (hidden_size,) parts give a state of (hidden_size,) parts (run as a batch of one).
 """
 import math
 
@@ -26,7 +29,8 @@ def label(**tensors):
 
 
 def shape_str(shape):
-    return "(" + ", ".join(str(n) for n in shape) + ")"
+    """(2, 3) as "(2, 3)" and (4,) as "(4,)", as Python writes tuples."""
+    return str(tuple(int(n) for n in shape))
 
 
 class RecurrentCell(nn.Module):
@@ -41,16 +45,19 @@ class RecurrentCell(nn.Module):
 
     state_names = ("h",)
 
-    def __init__(self, input_size, hidden_size):
+    def __init__(self, input_size, hidden_size, device=None, dtype=None):
         super().__init__()
+        who = type(self).__name__
         for what, n in (("input_size", input_size), ("hidden_size", hidden_size)):
             if not isinstance(n, (int, np.integer)) or n <= 0:
-                raise ValueError(f"{type(self).__name__}: {what} must be a positive int, got {n!r}")
+                raise ValueError(f"{who}: {what} must be a positive int, got {n!r}")
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
+        check_device(device, who)
+        self._new_dtype = parameter_dtype(dtype, who)
 
     def new_parameter(self, *shape):
-        """An uninitialised float32 Parameter (`reset_parameters` fills it)."""
-        return nn.Parameter(np.empty(shape, dtype=np.float32))
+        """An uninitialised Parameter of the constructor's dtype (`reset_parameters` fills it)."""
+        return nn.Parameter(np.empty(shape, dtype=self._new_dtype))
 
     def reset_parameters(self):
         """Every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), as PyTorch's recurrent cells."""
@@ -63,19 +70,28 @@ class RecurrentCell(nn.Module):
         return next(self.parameters()).dtype
 
     # ------------------------------------------------------------------ one time step
-    def forward(self, x, state=None):
-        """One time step from the raw input.
+    def forward(self, input, hx=None, *, state=None):
+        """One time step from the raw input, as torch's cells: forward(input, hx=None).
 
         Args:
-            x: (batch, input_size).
-            state: the previous state, of shape (batch, hidden_size) each part; zeros if None.
+            input: x (batch, input_size), or one unbatched sample (input_size,).
+            hx: the previous state, each part (batch, hidden_size), or (hidden_size,) for an
+                unbatched x; zeros if None. `state=` is the same argument under its older name.
         Returns:
-            the new state (a tensor, or a tuple like `state_names`).
+            the new state (a tensor, or a tuple like `state_names`), batched as x.
         """
-        x = self.check_input(x)
-        batch = x.shape[0]
-        state = self.zero_state(batch) if state is None else self.check_state(state, batch)
-        return self.step(self.project_input(x), state)
+        who = type(self).__name__
+        hx = pick_state(hx, state, "state", who)
+        x = self.check_input(input)
+        if x.ndim == 2:
+            batch = x.shape[0]
+            hx = self.zero_state(batch) if hx is None else self.check_state(hx, batch)
+            return self.step(self.project_input(x), hx)
+        # unbatched: run as a batch of one, then drop the batch axis again
+        H = self.hidden_size
+        hx = self.zero_state(1) if hx is None else one_row(self.check_state(hx, None), H)
+        new = self.step(self.project_input(x.reshape(1, self.input_size)), hx)
+        return drop_row(new, H)
 
     def project_input(self, x):
         """x (N, input_size) -> the input's share of the gates, (N, gates * hidden_size)."""
@@ -93,29 +109,82 @@ class RecurrentCell(nn.Module):
         return parts[0] if len(parts) == 1 else parts
 
     def check_input(self, x, who=None):
-        """x as a Tensor of shape (batch, input_size) and the parameters' dtype, or a clear error."""
+        """x as a Tensor of shape (batch, input_size) or (input_size,) and the parameters'
+        dtype, or a clear error."""
         who = who or type(self).__name__
         x = as_tensor(x, who, "input")
-        if x.ndim != 2 or x.shape[1] != self.input_size:
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(f"{who}: input has shape {shape_str(x.shape)}, expected "
-                             f"(batch, input_size) = (batch, {self.input_size})")
+                             f"(batch, input_size) = (batch, {self.input_size}), or unbatched "
+                             f"(input_size,) = ({self.input_size},)")
         check_dtype(x, self.dtype, who, "input")
         return x
 
     def check_state(self, state, batch, who=None):
-        """state as a tensor or tuple of tensors, each (batch, hidden_size), or a clear error."""
+        """state as a tensor or tuple of tensors, each (batch, hidden_size), or each
+        (hidden_size,) for batch None (an unbatched input), or a clear error."""
         who = who or type(self).__name__
         parts = split_state(state, self.state_names, who)
-        expected = (batch, self.hidden_size)
+        expected = (self.hidden_size,) if batch is None else (batch, self.hidden_size)
         for name, part in zip(self.state_names, parts, strict=True):
+            if part.ndim != len(expected):
+                kind = "unbatched 1-D" if batch is None else "batched 2-D"
+                raise ValueError(f"{who}: for {kind} input, state {name} should also be {len(expected)}-D "
+                                 f"but got a {part.ndim}-D tensor of shape {shape_str(part.shape)}")
             if part.shape != expected:
+                layout = "(hidden_size,)" if batch is None else "(batch, hidden_size)"
                 raise ValueError(f"{who}: state {name} has shape {shape_str(part.shape)}, expected "
-                                 f"(batch, hidden_size) = {shape_str(expected)}")
+                                 f"{layout} = {shape_str(expected)}")
             check_dtype(part, self.dtype, who, f"state {name}")
         return parts[0] if len(parts) == 1 else parts
 
     def extra_repr(self):
         return f"{self.input_size}, {self.hidden_size}"
+
+
+def one_row(state, H):
+    """An unbatched state (parts of shape (H,)) as a batch of one (parts (1, H))."""
+    if isinstance(state, tuple):
+        return tuple(part.reshape(1, H) for part in state)
+    return state.reshape(1, H)
+
+
+def drop_row(state, H):
+    """A batch-of-one state back to unbatched (H,) parts, keeping the parts' names (h, c)."""
+    parts = state if isinstance(state, tuple) else (state,)
+    flat = tuple(part.reshape(H) for part in parts)
+    for part, row in zip(parts, flat, strict=True):
+        row.name = part.name
+    return flat if isinstance(state, tuple) else flat[0]
+
+
+def pick_state(hx, alias, alias_name, who):
+    """The state given as hx (torch's name), or under the older keyword `alias_name`."""
+    if alias is None:
+        return hx
+    if hx is not None:
+        raise TypeError(f"{who}: the state is given twice, as hx and as {alias_name}=; give one")
+    return alias
+
+
+def parameter_dtype(dtype, who):
+    """The parameters' dtype from a constructor's dtype= (None: float32, torch's default)."""
+    if dtype is None:
+        return np.dtype(np.float32)
+    try:
+        found = np.dtype(dtype)
+    except (TypeError, ValueError):
+        found = None
+    if found not in (np.float32, np.float64):
+        raise TypeError(f"{who}: dtype must be float32 or float64 (mg.float32, mg.float64), got {dtype!r}")
+    return found
+
+
+def check_device(device, who):
+    """minigrad computes with numpy on the CPU: device= may be None or "cpu" only."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{who}: minigrad runs on the CPU only (numpy arrays): device must be None "
+                         f"or 'cpu', got {device!r}")
 
 
 def as_tensor(x, who, what):

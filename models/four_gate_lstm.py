@@ -32,7 +32,8 @@ from minigrad.models.cell import RecurrentCell, label
 
 
 class FourGateLSTMCell(RecurrentCell):
-    """FourGateLSTMCell(input_size, hidden_size, bias=True): one step (E, (STM, LTM)) -> (STM', LTM').
+    """FourGateLSTMCell(input_size, hidden_size, bias=True, device=None, dtype=None): one step
+    (E, (STM, LTM)) -> (STM', LTM').
 
     Parameters: weight_ih (4H, D), weight_hh (4H, H), bias (4H,) for N, i, f, V (rows in
     that order); weight_u (H, H), bias_u (H,) for U. All start ~ U(-1/sqrt(H), 1/sqrt(H)).
@@ -40,8 +41,8 @@ class FourGateLSTMCell(RecurrentCell):
 
     state_names = ("STM", "LTM")
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, device, dtype)
         H = self.hidden_size
         self.weight_ih = self.new_parameter(4 * H, self.input_size)
         self.weight_hh = self.new_parameter(4 * H, H)

@@ -17,18 +17,19 @@ bias_ih (3H,), bias_hh (3H,). Unlike the LSTM, b_hn cannot be merged into b_in: 
 """
 from minigrad import hadamard, split
 
-from minigrad.models.cell import RecurrentCell, label
+from minigrad.models.cell import RecurrentCell, label, pick_state
 
 
 class GRUCell(RecurrentCell):
-    """GRUCell(input_size, hidden_size, bias=True): one step (x, h) -> h'.
+    """GRUCell(input_size, hidden_size, bias=True, device=None, dtype=None): one step (x, h) -> h'.
 
     Parameters have PyTorch's names, shapes and initialisation U(-1/sqrt(H), 1/sqrt(H)):
-    weight_ih (3H, D), weight_hh (3H, H), bias_ih (3H,), bias_hh (3H,).
+    weight_ih (3H, D), weight_hh (3H, H), bias_ih (3H,), bias_hh (3H,); dtype float32
+    (default) or float64; device None or "cpu".
     """
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, device, dtype)
         H = self.hidden_size
         self.weight_ih = self.new_parameter(3 * H, self.input_size)
         self.weight_hh = self.new_parameter(3 * H, H)
@@ -36,9 +37,10 @@ class GRUCell(RecurrentCell):
         self.register_parameter("bias_hh", self.new_parameter(3 * H) if bias else None)
         self.reset_parameters()
 
-    def forward(self, x, h=None):
-        """One step: x (batch, input_size) and h (batch, hidden_size), zeros if None -> h'."""
-        return super().forward(x, h)
+    def forward(self, input, hx=None, *, h=None):
+        """One step: x (batch, input_size) and hx (batch, hidden_size), zeros if None -> h';
+        unbatched, x (input_size,) and hx (hidden_size,). `h=` is hx's older name."""
+        return super().forward(input, pick_state(hx, h, "h", type(self).__name__))
 
     def project_input(self, x):
         """W_ih x + b_ih (rows r, z, n): the gates' parts that do not depend on h."""

@@ -18,16 +18,18 @@ from minigrad.models.cell import RecurrentCell, label
 
 
 class LSTMCell(RecurrentCell):
-    """LSTMCell(input_size, hidden_size, bias=True): one step (x, (h, c)) -> (h', c').
+    """LSTMCell(input_size, hidden_size, bias=True, device=None, dtype=None): one step
+    (x, (h, c)) -> (h', c'); forward(input, hx=None) with hx = (h, c), as torch.
 
     Parameters have PyTorch's names, shapes and initialisation U(-1/sqrt(H), 1/sqrt(H)):
-    weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,).
+    weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,); dtype float32
+    (default) or float64; device None or "cpu".
     """
 
     state_names = ("h", "c")
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, device, dtype)
         H = self.hidden_size
         self.weight_ih = self.new_parameter(4 * H, self.input_size)
         self.weight_hh = self.new_parameter(4 * H, H)

@@ -25,7 +25,8 @@ from minigrad.models.lstm import LSTMCell
 
 
 class PeepholeLSTMCell(LSTMCell):
-    """PeepholeLSTMCell(input_size, hidden_size, bias=True): one step (x, (h, c)) -> (h', c').
+    """PeepholeLSTMCell(input_size, hidden_size, bias=True, device=None, dtype=None): one step
+    (x, (h, c)) -> (h', c').
 
     Parameters: those of LSTMCell (weight_ih (4H, D), weight_hh (4H, H), bias_ih, bias_hh
     (4H,), gate order i, f, g, o), and weight_ch (3H, H), the peepholes from c, in gate
@@ -33,8 +34,8 @@ class PeepholeLSTMCell(LSTMCell):
     `project_input`, is LSTMCell's.
     """
 
-    def __init__(self, input_size, hidden_size, bias=True):
-        super().__init__(input_size, hidden_size, bias)
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__(input_size, hidden_size, bias, device, dtype)
         self.weight_ch = self.new_parameter(3 * self.hidden_size, self.hidden_size)
         self.reset_parameters()
 

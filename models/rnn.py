@@ -5,7 +5,7 @@
 Its gradient through time is a product of factors act'(.) W_hh, one per step: with tanh or
 σ (derivatives below 1) it vanishes over long spans, which is what the LSTM was made to fix.
 """
-from minigrad.models.cell import RecurrentCell, label
+from minigrad.models.cell import RecurrentCell, label, pick_state
 
 NONLINEARITIES = {
     "tanh": lambda a: a.tanh(),
@@ -15,14 +15,16 @@ NONLINEARITIES = {
 
 
 class RNNCell(RecurrentCell):
-    """RNNCell(input_size, hidden_size, bias=True, nonlinearity="tanh"): one step (x, h) -> h'.
+    """RNNCell(input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+    one step (x, h) -> h'.
 
     Parameters have PyTorch's names, shapes and initialisation U(-1/sqrt(H), 1/sqrt(H)):
-    weight_ih (H, D), weight_hh (H, H), bias_ih (H,), bias_hh (H,).
+    weight_ih (H, D), weight_hh (H, H), bias_ih (H,), bias_hh (H,); dtype float32 (default)
+    or float64; device None or "cpu".
     """
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh"):
-        super().__init__(input_size, hidden_size)
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        super().__init__(input_size, hidden_size, device, dtype)
         if nonlinearity not in NONLINEARITIES:
             raise ValueError(f"RNNCell: unknown nonlinearity {nonlinearity!r}; "
                              f"choose one of {', '.join(NONLINEARITIES)}")
@@ -34,9 +36,10 @@ class RNNCell(RecurrentCell):
         self.register_parameter("bias_hh", self.new_parameter(H) if bias else None)
         self.reset_parameters()
 
-    def forward(self, x, h=None):
-        """One step: x (batch, input_size) and h (batch, hidden_size), zeros if None -> h'."""
-        return super().forward(x, h)
+    def forward(self, input, hx=None, *, h=None):
+        """One step: x (batch, input_size) and hx (batch, hidden_size), zeros if None -> h';
+        unbatched, x (input_size,) and hx (hidden_size,). `h=` is hx's older name."""
+        return super().forward(input, pick_state(hx, h, "h", type(self).__name__))
 
     def project_input(self, x):
         """W_ih x + b_ih + b_hh: the pre-activation's part that does not depend on h."""

@@ -203,8 +203,11 @@ def test_layer_wrong_input_size(layer_type):
     with pytest.raises(ValueError, match=rf"{name}: input has shape \(5, 2, 7\), expected "
                                          rf"\(seq_len, batch, input_size\) with input_size = 3"):
         layer_type(3, 4)(mg.randn(5, 2, 7))
-    with pytest.raises(ValueError, match=rf"{name}: input has shape \(5, 3\)"):
-        layer_type(3, 4)(mg.randn(5, 3))
+    with pytest.raises(ValueError, match=rf"{name}: input has shape \(5, 7\), expected .* "
+                                         rf"input_size = 3, or unbatched \(seq_len, input_size\)"):
+        layer_type(3, 4)(mg.randn(5, 7))
+    with pytest.raises(ValueError, match=rf"{name}: input has shape \(5, 2, 1, 3\)"):
+        layer_type(3, 4)(mg.randn(5, 2, 1, 3))
     with pytest.raises(ValueError, match=r"\(batch, seq_len, input_size\)"):
         layer_type(3, 4, batch_first=True)(mg.randn(2, 5, 7))
 

@@ -1,4 +1,7 @@
-"""Optional parity with PyTorch: the same weights give the same outputs and gradients.
+"""Optional parity with PyTorch: the same weights give the same outputs and gradients (of the
+input, the initial states and every parameter): cells, stacked layers, bidirectional layers
+(1 and 2 layers, batch_first or not, with and without initial states, fused or not), and
+unbatched inputs.
 
 Skipped unless torch is installed (the suite never needs it). To run by hand, in an
 environment with torch and this project:
@@ -15,7 +18,7 @@ from minigrad import models
 torch = pytest.importorskip("torch")
 
 T, B, D, H = 6, 3, 4, 5
-TOLERANCE = {np.float64: 1e-10, np.float32: 2e-5}
+TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 CELLS = {"RNNCell": {}, "RNNCell-relu": {"nonlinearity": "relu"}, "LSTMCell": {}, "GRUCell": {}}
 LAYERS = {"RNN": {}, "LSTM": {}, "GRU": {}, "LSTM-batch_first": {"batch_first": True},
           "RNN-relu": {"nonlinearity": "relu"}, "LSTM-fused": {"fused": True}}
@@ -72,36 +75,53 @@ def compare_cell(name, dtype, seed=0):
     return diffs
 
 
-def compare_layer(name, dtype, num_layers=2, seed=0):
-    """Run torch.nn.{RNN,LSTM,GRU} and ours from the same weights; return {what: max abs diff}."""
-    kind, options = name.split("-")[0], LAYERS[name]
+def compare_layer(name, dtype, num_layers=2, seed=0, bidirectional=False, with_state=True,
+                  unbatched=False, **more):
+    """Run torch.nn.{RNN,LSTM,GRU} and ours from the same weights; return {what: max abs diff}.
+
+    The loss weighs the output and the final state with fixed random arrays, so every
+    gradient (input, initial state, every parameter) is compared, not just their sums."""
+    kind, options = name.split("-")[0], {**LAYERS[name], **more}
     torch.manual_seed(seed)
-    theirs = getattr(torch.nn, kind)(D, H, num_layers=num_layers,
+    theirs = getattr(torch.nn, kind)(D, H, num_layers=num_layers, bidirectional=bidirectional,
                                      **{k: v for k, v in options.items() if k not in OURS_ONLY})
     theirs = theirs.to(TORCH_DTYPE[dtype])
-    ours = getattr(models, kind)(D, H, num_layers=num_layers, **options)
+    ours = getattr(models, kind)(D, H, num_layers=num_layers, bidirectional=bidirectional, **options)
     ours = ours.double() if dtype == np.float64 else ours.float()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
     rng = np.random.default_rng(seed)
-    shape = (B, T, D) if options.get("batch_first") else (T, B, D)
+    directions = 2 if bidirectional else 1
+    shape = (T, D) if unbatched else (B, T, D) if options.get("batch_first") else (T, B, D)
+    state_shape = (directions * num_layers,) + ((H,) if unbatched else (B, H))
     x = rng.standard_normal(shape).astype(dtype)
     parts = 2 if kind == "LSTM" else 1
-    state0 = [rng.standard_normal((num_layers, B, H)).astype(dtype) for _ in range(parts)]
-    probe = rng.standard_normal(shape[:2] + (H,)).astype(dtype)
+    state0 = [rng.standard_normal(state_shape).astype(dtype) for _ in range(parts)] if with_state else []
+    probe = rng.standard_normal(shape[:-1] + (directions * H,)).astype(dtype)
+    probe_final = [rng.standard_normal(state_shape).astype(dtype) for _ in range(parts)]
 
-    tx, tstate = torch_tensor(x, dtype), [torch_tensor(s, dtype) for s in state0]
-    tout, tfinal = theirs(tx, tuple(tstate) if parts == 2 else tstate[0])
-    ((tout * torch.tensor(probe)).sum() + sum(f.sum() for f in flat(tfinal))).backward()
-    ox, ostate = mg.tensor(x, requires_grad=True), [mg.tensor(s, requires_grad=True) for s in state0]
-    oout, ofinal = ours(ox, tuple(ostate) if parts == 2 else ostate[0])
-    ((oout * mg.tensor(probe)).sum() + sum(f.sum() for f in flat(ofinal))).backward()
+    def run(layer, make, make_const):
+        inp, st = make(x), [make(s) for s in state0]
+        hx = None if not st else tuple(st) if parts == 2 else st[0]
+        out, final = layer(inp, hx)
+        loss = (out * make_const(probe)).sum()
+        for f, r in zip(flat(final), probe_final, strict=True):
+            loss = loss + (f * make_const(r)).sum()
+        loss.backward()
+        return inp, st, out, final
 
+    tx, tstate, tout, tfinal = run(theirs, lambda a: torch_tensor(a, dtype), torch.tensor)
+    ox, ostate, oout, ofinal = run(ours, lambda a: mg.tensor(a, requires_grad=True), mg.tensor)
+    assert oout.shape == tuple(tout.shape)
+    assert [f.shape for f in flat(ofinal)] == [tuple(f.shape) for f in flat(tfinal)]
     tparams = dict(theirs.named_parameters())
-    return {"output": max_diff(oout.data, tout),
-            "final state": max(max_diff(o.data, t) for o, t in zip(flat(ofinal), flat(tfinal), strict=True)),
-            "grad x": max_diff(ox.grad, tx.grad),
-            "grad state": max(max_diff(o.grad, t.grad) for o, t in zip(ostate, tstate, strict=True)),
-            "grad params": max(max_diff(p.grad, tparams[n].grad) for n, p in ours.named_parameters())}
+    diffs = {"output": max_diff(oout.data, tout),
+             "final state": max(max_diff(o.data, t) for o, t in zip(flat(ofinal), flat(tfinal), strict=True)),
+             "grad x": max_diff(ox.grad, tx.grad),
+             "grad params": max(max_diff(p.grad, tparams[n].grad) for n, p in ours.named_parameters())}
+    if with_state:
+        diffs["grad state"] = max(max_diff(o.grad, t.grad) for o, t in zip(ostate, tstate, strict=True))
+    return diffs
 
 
 def flat(state):
@@ -122,8 +142,81 @@ def test_layer_matches_torch(name, dtype):
     assert max(diffs.values()) < TOLERANCE[dtype], diffs
 
 
+BIDIRECTIONAL = [(kind, num_layers, batch_first, with_state) for kind in ("RNN", "LSTM", "GRU")
+                 for num_layers in (1, 2) for batch_first in (False, True) for with_state in (False, True)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kind, num_layers, batch_first, with_state", BIDIRECTIONAL)
+def test_bidirectional_layer_matches_torch(kind, num_layers, batch_first, with_state, dtype):
+    diffs = compare_layer(kind, dtype, num_layers, bidirectional=True, batch_first=batch_first,
+                          with_state=with_state)
+    assert max(diffs.values()) < TOLERANCE[dtype], diffs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_fused_bidirectional_lstm_matches_torch(num_layers, with_state, dtype):
+    diffs = compare_layer("LSTM-fused", dtype, num_layers, bidirectional=True, with_state=with_state)
+    assert max(diffs.values()) < TOLERANCE[dtype], diffs
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU", "LSTM-batch_first"])
+def test_unbatched_layer_matches_torch(name, bidirectional, dtype):
+    diffs = compare_layer(name, dtype, bidirectional=bidirectional, unbatched=True)
+    assert max(diffs.values()) < TOLERANCE[dtype], diffs
+
+
+@pytest.mark.parametrize("kind", ["RNNCell", "LSTMCell", "GRUCell"])
+def test_unbatched_cell_matches_torch(kind):
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, kind)(D, H).double()
+    ours = getattr(models, kind)(D, H).double()
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(D)
+    state = [rng.standard_normal(H) for _ in range(2 if kind == "LSTMCell" else 1)]
+    tx, ox = torch_tensor(x, np.float64), mg.tensor(x, requires_grad=True)
+    tstate = [torch_tensor(s, np.float64) for s in state]
+    ostate = [mg.tensor(s, requires_grad=True) for s in state]
+    tnew = theirs(tx, hx=tuple(tstate) if len(state) == 2 else tstate[0])
+    onew = ours(ox, hx=tuple(ostate) if len(state) == 2 else ostate[0])
+    assert [o.shape for o in flat(onew)] == [tuple(t.shape) for t in flat(tnew)] == [(H,)] * len(state)
+    probe = rng.standard_normal(H)
+    sum((t * torch.tensor(probe)).sum() for t in flat(tnew)).backward()
+    sum((o * mg.tensor(probe)).sum() for o in flat(onew)).backward()
+    diffs = [max_diff(o.data, t) for o, t in zip(flat(onew), flat(tnew), strict=True)]
+    diffs += [max_diff(ox.grad, tx.grad)]
+    diffs += [max_diff(o.grad, t.grad) for o, t in zip(ostate, tstate, strict=True)]
+    tparams = dict(theirs.named_parameters())
+    diffs += [max_diff(p.grad, tparams[n].grad) for n, p in ours.named_parameters()]
+    assert max(diffs) < TOLERANCE[np.float64], diffs
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+def test_bidirectional_state_dict_loads_both_ways(kind):
+    theirs = getattr(torch.nn, kind)(D, H, num_layers=2, bidirectional=True)
+    ours = getattr(models, kind)(D, H, num_layers=2, bidirectional=True)
+    assert {k: v.shape for k, v in ours.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    theirs.load_state_dict({k: torch.tensor(v) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((T, B, D)).astype(np.float32)
+    assert max_diff(ours(mg.tensor(x))[0].data, theirs(torch.tensor(x))[0]) < TOLERANCE[np.float32]
+
+
 if __name__ == "__main__":
     for dtype in (np.float64, np.float32):
-        for name, diffs in [(name, compare_cell(name, dtype)) for name in CELLS] + \
-                           [(name + " x2", compare_layer(name, dtype)) for name in LAYERS]:
-            print(f"{name:20s} {dtype.__name__}", {k: f"{v:.1e}" for k, v in diffs.items()})
+        runs = [(name, compare_cell(name, dtype)) for name in CELLS]
+        runs += [(name + " x2", compare_layer(name, dtype)) for name in LAYERS]
+        runs += [(f"{kind} x{L} bi{' bf' * bf}{' h0' * st}",
+                  compare_layer(kind, dtype, L, bidirectional=True, batch_first=bf, with_state=st))
+                 for kind, L, bf, st in BIDIRECTIONAL]
+        runs += [(f"LSTM-fused x{L} bi", compare_layer("LSTM-fused", dtype, L, bidirectional=True))
+                 for L in (1, 2)]
+        runs += [(f"{name} unbatched{' bi' * bi}", compare_layer(name, dtype, bidirectional=bi, unbatched=True))
+                 for name in ("RNN", "LSTM", "GRU") for bi in (False, True)]
+        for name, diffs in runs:
+            print(f"{name:24s} {dtype.__name__}", {k: f"{v:.1e}" for k, v in diffs.items()})
