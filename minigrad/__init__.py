@@ -4,15 +4,18 @@
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()
     y.backward()
-    x.grad            # array([2., 4.], dtype=float32)
+    x.grad            # tensor([2., 4.]): a Tensor, as in PyTorch (x.grad.data is the array)
 """
 from minigrad.tensor import Tensor
-from minigrad.grad_mode import (no_grad, enable_grad, is_grad_enabled, set_grad_enabled, scope,
+from minigrad.grad_mode import (no_grad, enable_grad, inference_mode, is_grad_enabled, set_grad_enabled, scope,
                                 current_scope, retain_grads, detect_anomaly)
-from minigrad.creation import (tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, arange,
-                               manual_seed, generator, float16, float32, float64, int32, int64, bool_)
-from minigrad.functional_ops import (hadamard, matmul, exp, log, tanh, sigmoid, relu, softmax,
-                                     log_softmax, sum, mean, reshape, transpose, cat, stack, split, chunk)
+from minigrad.creation import (tensor, zeros, ones, full, zeros_like, ones_like, randn, rand, randint,
+                               arange, linspace, eye, from_numpy, manual_seed, generator,
+                               float16, float32, float64, int32, int64, bool_)
+from minigrad.functional_ops import (hadamard, matmul, mm, bmm, einsum, exp, log, tanh, sigmoid, relu,
+                                     sqrt, abs, clamp, clip, softmax, log_softmax, sum, mean, max, min,
+                                     maximum, minimum, argmax, argmin, logsumexp, where, reshape,
+                                     transpose, cat, stack, split, chunk)
 from minigrad.function import Function, AnomalyError
 from minigrad.gradcheck import gradcheck, GradcheckError
 from minigrad.serialization import save, load, CheckpointError

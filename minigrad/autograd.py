@@ -18,6 +18,7 @@ import numpy as np
 from minigrad import grad_mode, versions
 from minigrad.function import check_finite
 from minigrad.lazy_grad import LazyGrad
+from minigrad.tensor import Tensor
 
 
 def topological_order(root, include_constants=False):
@@ -121,7 +122,7 @@ def run_backward(root, grad, retain_graph=False):
 def _take_grad(tensor, lazy_ok):
     """The complete gradient of `tensor` (taken off it) after its hooks, and whether the
     array is the engine's own. A lazy gradient stays lazy only if `lazy_ok` and no hook
-    will see it: users (hooks, `.grad`) always see arrays."""
+    will see it: users (hooks, `.grad`) always see dense Tensors."""
     grad, owned = tensor._g, tensor._g_owned
     tensor._g = None
     hooks = tensor._hooks
@@ -129,7 +130,7 @@ def _take_grad(tensor, lazy_ok):
         grad, owned = _materialize(grad, tensor), True
     if hooks:
         for hook in list(hooks):
-            replaced = hook(grad)
+            replaced = hook(Tensor(grad))
             if replaced is not None:
                 grad, owned = _check_hook_grad(replaced, tensor), False
     return grad, owned
@@ -176,11 +177,12 @@ def _materialize(grad, tensor):
 
 
 def _store_grad(tensor, grad, owned):
-    """Add a finished gradient to `tensor.grad` (in place into an array only `.grad` holds)."""
-    if tensor.grad is None:
-        tensor.grad = grad if owned else grad.copy()
+    """Add a finished gradient to `tensor.grad`: the first one becomes a Tensor around an array
+    that only `.grad` holds; later ones are added into that array in place."""
+    if tensor._grad is None:
+        tensor._grad = Tensor(grad if owned else grad.copy())
     else:
-        tensor.grad += grad
+        tensor._grad.data += grad
 
 
 def _seed(root, grad):
@@ -189,17 +191,19 @@ def _seed(root, grad):
         if data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implied only for a one-element output, but this tensor has "
-                f"shape {root.shape}; reduce it first (e.g. .sum()) or pass grad= of that shape")
+                f"shape {root.shape}; reduce it first (e.g. .sum()) or pass gradient= of that shape")
         return np.ones(data.shape, data.dtype)
     if type(grad) is not np.ndarray or grad.dtype != data.dtype:
         grad = np.asarray(getattr(grad, "data", grad), dtype=data.dtype)
     if grad.shape != data.shape:
-        raise ValueError(f"backward: grad has shape {grad.shape} but the tensor has shape {root.shape}")
+        raise ValueError(f"backward: gradient has shape {grad.shape} but the tensor has shape {root.shape}")
     return grad
 
 
 def _check_hook_grad(grad, tensor):
-    grad = np.asarray(getattr(grad, "data", grad))
+    if not isinstance(grad, Tensor):
+        raise TypeError(f"register_hook: a hook must return a Tensor or None, got {type(grad).__name__}")
+    grad = grad.data
     if grad.shape != tensor.data.shape:
         raise ValueError(f"register_hook: the hook returned a gradient of shape {grad.shape} "
                          f"for a tensor of shape {tensor.shape}")

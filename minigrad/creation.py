@@ -51,18 +51,23 @@ def tensor(data, requires_grad=False, dtype=None):
     return Tensor(array, requires_grad=requires_grad)
 
 
-def _shape(shape):
+def _shape(shape, size=None, op=None):
+    """A shape given as f(2, 3), f((2, 3)) or, as torch also takes it, f(size=(2, 3))."""
+    if size is not None:
+        if shape:
+            raise TypeError(f"{op}: give the shape as positional sizes or as size=, not both")
+        shape = (size,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
 
 
-def zeros(*shape, dtype=np.float32, requires_grad=False):
-    return Tensor(np.zeros(_shape(shape), dtype=_dtype(dtype, "zeros")), requires_grad)
+def zeros(*shape, size=None, dtype=np.float32, requires_grad=False):
+    return Tensor(np.zeros(_shape(shape, size, "zeros"), dtype=_dtype(dtype, "zeros")), requires_grad)
 
 
-def ones(*shape, dtype=np.float32, requires_grad=False):
-    return Tensor(np.ones(_shape(shape), dtype=_dtype(dtype, "ones")), requires_grad)
+def ones(*shape, size=None, dtype=np.float32, requires_grad=False):
+    return Tensor(np.ones(_shape(shape, size, "ones"), dtype=_dtype(dtype, "ones")), requires_grad)
 
 
 def full(shape, value, dtype=np.float32, requires_grad=False):
@@ -79,14 +84,46 @@ def ones_like(t, dtype=None, requires_grad=False):
                   requires_grad)
 
 
-def randn(*shape, dtype=np.float32, requires_grad=False):
+def randn(*shape, size=None, dtype=np.float32, requires_grad=False):
     """Standard normal samples."""
-    return Tensor(_rng.standard_normal(_shape(shape)).astype(_dtype(dtype, "randn")), requires_grad)
+    shape = _shape(shape, size, "randn")
+    return Tensor(_rng.standard_normal(shape).astype(_dtype(dtype, "randn")), requires_grad)
 
 
-def rand(*shape, dtype=np.float32, requires_grad=False):
+def rand(*shape, size=None, dtype=np.float32, requires_grad=False):
     """Uniform samples in [0, 1)."""
-    return Tensor(_rng.random(_shape(shape)).astype(_dtype(dtype, "rand")), requires_grad)
+    return Tensor(_rng.random(_shape(shape, size, "rand")).astype(_dtype(dtype, "rand")), requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=np.int64):
+    """Random integers in [low, high) of shape `size` (int64): randint(high, size) or
+    randint(low, high, size), as torch."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    if size is None:
+        raise TypeError("randint: missing the size, e.g. mg.randint(0, 10, (3,))")
+    if high <= low:
+        raise ValueError(f"randint: high ({high}) must be greater than low ({low})")
+    shape = _shape((size,))
+    return Tensor(_rng.integers(low, high, shape).astype(_dtype(dtype, "randint")))
+
+
+def linspace(start, end, steps, dtype=np.float32, requires_grad=False):
+    """`steps` evenly spaced values from start to end, both included."""
+    return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype, "linspace")), requires_grad)
+
+
+def eye(n, m=None, dtype=np.float32, requires_grad=False):
+    """The n x m (n x n) matrix with ones on the diagonal."""
+    return Tensor(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
+
+
+def from_numpy(array):
+    """A tensor sharing the memory of the numpy array (and its dtype), as torch.from_numpy:
+    changing one changes the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy array, got {type(array).__name__}")
+    return Tensor(array)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False):

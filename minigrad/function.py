@@ -47,7 +47,7 @@ class Function:
             data = np.asarray(data)
         out = _new_tensor(Tensor)
         out.data = data
-        out.grad = None
+        out._grad = None
         out.name = None
         out.scope = grad_mode.scope_name
         out._g = None

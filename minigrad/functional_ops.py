@@ -1,7 +1,9 @@
-"""Function forms of the ops, as in `torch`: mg.hadamard, mg.cat, mg.tanh, ..."""
-from minigrad.ops import Hadamard
-from minigrad.ops.shape import cat, stack, split, chunk  # noqa: F401  (re-exported)
-from minigrad.tensor import Tensor
+"""Function forms of the ops, as in `torch`: mg.hadamard, mg.cat, mg.tanh, mg.max, ..."""
+from minigrad.ops import Hadamard, Maximum, Minimum
+from minigrad.ops.indexing import where  # noqa: F401  (re-exported)
+from minigrad.ops.linalg import einsum  # noqa: F401
+from minigrad.ops.shape import cat, stack, split, chunk  # noqa: F401
+from minigrad.tensor import Tensor, _lift
 
 
 def _check(t, op):
@@ -50,12 +52,67 @@ def log_softmax(x, axis=-1, dim=None):
     return _check(x, "log_softmax").log_softmax(axis, dim=dim)
 
 
-def sum(x, axis=None, keepdims=False, dim=None):  # noqa: A001  (torch.sum)
-    return _check(x, "sum").sum(axis, keepdims, dim=dim)
+def sqrt(x):
+    return _check(x, "sqrt").sqrt()
 
 
-def mean(x, axis=None, keepdims=False, dim=None):
-    return _check(x, "mean").mean(axis, keepdims, dim=dim)
+def abs(x):  # noqa: A001  (torch.abs)
+    return _check(x, "abs").abs()
+
+
+def clamp(x, min=None, max=None):  # noqa: A002
+    return _check(x, "clamp").clamp(min, max)
+
+
+clip = clamp
+
+
+def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001  (torch.sum)
+    return _check(x, "sum").sum(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    return _check(x, "mean").mean(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001  (torch.max)
+    """mg.max(x): the largest value; mg.max(x, dim): (values, indices); mg.max(a, b): maximum(a, b)."""
+    return _check(x, "max").max(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001  (torch.min)
+    """mg.min(x): the smallest value; mg.min(x, dim): (values, indices); mg.min(a, b): minimum(a, b)."""
+    return _check(x, "min").min(dim, keepdim, axis=axis, keepdims=keepdims)
+
+
+def maximum(a, b):
+    """The elementwise maximum (broadcasting); where a = b each gets half the gradient, as torch."""
+    return Maximum.apply(_check(a, "maximum"), _lift(b, a))
+
+
+def minimum(a, b):
+    """The elementwise minimum (broadcasting); where a = b each gets half the gradient, as torch."""
+    return Minimum.apply(_check(a, "minimum"), _lift(b, a))
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _check(x, "argmax").argmax(dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _check(x, "argmin").argmin(dim, keepdim)
+
+
+def logsumexp(x, dim, keepdim=False):
+    return _check(x, "logsumexp").logsumexp(dim, keepdim)
+
+
+def mm(a, b):
+    return _check(a, "mm").mm(b)
+
+
+def bmm(a, b):
+    return _check(a, "bmm").bmm(b)
 
 
 def reshape(x, *shape):

@@ -28,18 +28,25 @@ class _Switch(contextlib.ContextDecorator):
         return False
 
 
-def no_grad():
+def no_grad(func=None):
     """Context manager and decorator: ops inside record no graph (inference, optimizer steps).
 
     >>> with mg.no_grad():
     ...     y = model(x)        # y.requires_grad is False
+    >>> @mg.no_grad             # or @mg.no_grad(), as in PyTorch
+    ... def evaluate(model): ...
     """
-    return _Switch("enabled", False)
+    switch = _Switch("enabled", False)
+    return switch if func is None else switch(func)
 
 
-def enable_grad():
+def enable_grad(func=None):
     """Context manager and decorator: turn graph recording back on inside `no_grad`."""
-    return _Switch("enabled", True)
+    switch = _Switch("enabled", True)
+    return switch if func is None else switch(func)
+
+
+inference_mode = no_grad  # PyTorch's faster no_grad; in minigrad the two are the same
 
 
 def is_grad_enabled():
@@ -47,9 +54,28 @@ def is_grad_enabled():
     return enabled
 
 
-def set_grad_enabled(mode):
-    """Context manager: recording on or off as `mode` says."""
-    return _Switch("enabled", bool(mode))
+class set_grad_enabled:
+    """Recording on or off as `mode` says, as PyTorch's: called as a function it switches at
+    once (`mg.set_grad_enabled(False)`); as a context manager it also restores the mode on exit;
+    as a decorator it switches only while the function runs."""
+
+    def __init__(self, mode):
+        global enabled
+        self.previous, self.mode = enabled, bool(mode)
+        enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global enabled
+        enabled = self.previous
+        return False
+
+    def __call__(self, func):
+        global enabled
+        enabled = self.previous  # decorating changes nothing until the function runs
+        return _Switch("enabled", self.mode)(func)
 
 
 def scope(name):

@@ -56,7 +56,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             o.backward(r, retain_graph=True)
     for k in checked:
         x = inputs[k]
-        analytic = x.grad if x.grad is not None else np.zeros_like(x.data)
+        analytic = x.grad.data if x.grad is not None else np.zeros_like(x.data)
         numeric = np.zeros_like(x.data)
         flat = x.data.reshape(-1)  # a view: nudging it nudges the input
         for i in range(flat.size):

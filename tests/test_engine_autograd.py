@@ -98,7 +98,7 @@ def test_zero_d_results_are_arrays():
     y = x * 3.0
     y.backward()
     assert type(y.data) is np.ndarray
-    assert type(x.grad) is np.ndarray
+    assert isinstance(x.grad, mg.Tensor) and type(x.grad.data) is np.ndarray and not x.grad.requires_grad
 
 
 def test_zero_d_elementwise_ops_backward():
@@ -166,7 +166,7 @@ def test_second_backward_without_retain_graph_raises():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = (x.tanh() * x).sum()
     y.backward()
-    first = x.grad.copy()
+    first = x.grad.data.copy()
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         y.backward()
     np.testing.assert_array_equal(x.grad, first)
@@ -176,7 +176,7 @@ def test_retain_graph_keeps_results_identical():
     x = mg.tensor([0.5, -1.0], requires_grad=True)
     y = (x.exp() * x.sigmoid()).sum()
     y.backward(retain_graph=True)
-    g1 = x.grad.copy()
+    g1 = x.grad.data.copy()
     x.grad = None
     y.backward()
     np.testing.assert_array_equal(x.grad, g1)
@@ -195,7 +195,7 @@ def test_leaf_grad_is_not_aliased_to_other_gradients():
     y = x + 0.0
     with mg.retain_grads():
         (y * 1.0).sum().backward()
-    x.grad[0] = 100.0
+    x.grad.data[0] = 100.0
     assert y.grad[0] == 1.0
 
 
@@ -369,9 +369,41 @@ def test_hook_on_leaf_replaces_what_is_stored():
 def test_hook_with_wrong_shape_is_refused():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     h = x * 2.0
-    h.register_hook(lambda g: np.ones(3))
+    h.register_hook(lambda g: mg.ones(3))
     with pytest.raises(ValueError, match="shape"):
         h.sum().backward()
+
+
+def test_hooks_receive_and_return_tensors():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    seen = []
+    h.register_hook(lambda g: seen.append(g) or g * 2.0)   # a Tensor in, a Tensor out
+    h.sum().backward()
+    assert isinstance(seen[0], mg.Tensor) and not seen[0].requires_grad
+    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
+    y = x * 1.0
+    y.register_hook(lambda g: g.data)                      # an array is not a gradient, as in torch
+    with pytest.raises(TypeError, match="must return a Tensor or None, got ndarray"):
+        y.sum().backward()
+
+
+def test_grad_is_a_tensor_users_can_compute_with():
+    """d2l's grad_clipping and the everyday idioms: .grad is a Tensor, assignable, zeroable."""
+    w = mg.tensor([3.0, 4.0], requires_grad=True)
+    (w * w).sum().backward()
+    g = w.grad
+    assert isinstance(g, mg.Tensor) and g.grad_fn is None and not g.requires_grad
+    assert float(mg.sum(g * g)) == 100.0
+    w.grad = None
+    assert w.grad is None
+    with pytest.raises(TypeError, match="Tensor or None"):
+        w.grad = np.ones(2)
+    with pytest.raises(RuntimeError, match="shape"):
+        w.grad = mg.ones(3)
+    (w * w).sum().backward()
+    (w * 1.0).sum().backward()                             # accumulates into the same Tensor
+    np.testing.assert_array_equal(w.grad.data, [7.0, 9.0])
 
 
 def test_hook_on_tensor_without_grad_raises():
@@ -444,4 +476,47 @@ def test_detect_anomaly_off_by_default():
     x = mg.tensor([0.0], requires_grad=True)
     with np.errstate(divide="ignore"):
         x.sqrt().sum().backward()
-    assert np.isinf(x.grad[0])
+    assert np.isinf(x.grad.data[0])
+
+
+def test_set_grad_enabled_works_as_a_call_a_context_and_a_decorator():
+    x = mg.tensor([1.0], requires_grad=True)
+    try:
+        mg.set_grad_enabled(False)                      # a plain call switches at once
+        assert not mg.is_grad_enabled() and not (x * 2).requires_grad
+        mg.set_grad_enabled(True)
+        assert (x * 2).requires_grad
+        with mg.set_grad_enabled(False):                # a context restores on exit
+            assert not (x * 2).requires_grad
+        assert mg.is_grad_enabled()
+
+        @mg.set_grad_enabled(False)                     # a decorator switches inside only
+        def double(t):
+            return t * 2
+        assert mg.is_grad_enabled()
+        assert not double(x).requires_grad and (x * 2).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+
+
+@pytest.mark.parametrize("decorator", ["bare", "called"])
+def test_no_grad_decorates_with_or_without_parentheses(decorator):
+    x = mg.tensor([1.0], requires_grad=True)
+
+    def double(t):
+        return t * 2
+    wrapped = mg.no_grad(double) if decorator == "bare" else mg.no_grad()(double)
+    assert not wrapped(x).requires_grad
+    assert mg.is_grad_enabled() and (x * 2).requires_grad
+    with mg.no_grad():
+        assert mg.enable_grad(double)(x).requires_grad
+    with mg.inference_mode():
+        assert not (x * 2).requires_grad
+
+
+def test_backward_takes_torchs_keywords():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3.0).backward(gradient=mg.tensor([1.0, 10.0]))
+    np.testing.assert_array_equal(x.grad.data, [3.0, 30.0])
+    with pytest.raises(NotImplementedError, match="create_graph"):
+        (x * x).sum().backward(create_graph=True)

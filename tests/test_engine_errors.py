@@ -66,12 +66,12 @@ def test_backward_on_non_scalar_says_what_to_do():
     with pytest.raises(RuntimeError) as info:
         y.backward()
     message = str(info.value)
-    assert "(2,)" in message and ".sum()" in message and "grad=" in message
+    assert "(2,)" in message and ".sum()" in message and "gradient=" in message
 
 
 def test_backward_grad_of_wrong_shape():
     y = mg.tensor([1.0, 2.0], requires_grad=True) * 2.0
-    with pytest.raises(ValueError, match=re.escape("grad has shape (3,) but the tensor has shape (2,)")):
+    with pytest.raises(ValueError, match=re.escape("gradient has shape (3,) but the tensor has shape (2,)")):
         y.backward(np.ones(3))
 
 
@@ -265,7 +265,7 @@ def test_optimizer_load_state_dict_mismatch():
     with pytest.raises(ValueError, match=r"\[1\] parameters per group, this optimizer \[2\]"):
         opt.load_state_dict(mg.optim.SGD([a], lr=0.1).state_dict())
     other = mg.optim.SGD([mg.nn.Parameter(np.zeros(5)), b], lr=0.1, momentum=0.9)
-    other.param_groups[0]["params"][0].grad = np.ones(5)
+    other.param_groups[0]["params"][0].grad = mg.tensor(np.ones(5), dtype=other.param_groups[0]["params"][0].dtype)
     other.step()
     with pytest.raises(ValueError, match=r"has shape \(5,\), the parameter \(2,\)"):
         opt.load_state_dict(other.state_dict())

@@ -42,17 +42,17 @@ def test_lazy_and_dense_contributions_to_one_tensor_mix():
     assert mg.gradcheck(mixed, [a, w])
 
 
-def test_hooks_and_kept_grads_see_dense_arrays():
+def test_hooks_and_kept_grads_see_dense_tensors():
     r = rng()
     a = mg.tensor(r.standard_normal((3, 4)), requires_grad=True)
     w = mg.tensor(r.standard_normal((5, 4)), requires_grad=True)
     wt = w.T
     wt.retain_grad()
     seen = []
-    w.register_hook(lambda g: seen.append(type(g)))
+    w.register_hook(lambda g: seen.append((type(g), type(g.data))))
     ((a @ wt).sum() + (a @ wt).tanh().sum()).backward()
-    assert type(wt.grad) is np.ndarray and type(w.grad) is np.ndarray
-    assert seen == [np.ndarray]
+    assert type(wt.grad.data) is np.ndarray and type(w.grad.data) is np.ndarray
+    assert seen == [(mg.Tensor, np.ndarray)]
     np.testing.assert_allclose(w.grad, wt.grad.T)
 
 

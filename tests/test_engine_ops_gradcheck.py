@@ -212,7 +212,92 @@ def _reduction(name, method, values=_normal):
 
 _reduction("sum", "sum")
 _reduction("mean", "mean")
-_reduction("max", "max", values=_distinct)
+_reduction("amax", "amax", values=_distinct)
+_reduction("amin", "amin", values=_distinct)
+
+
+@case("amax_ties_share")
+def _(draw):
+    """Tied maxima (exact copies, so a nudge of one breaks the tie): amax splits the gradient
+    equally, which is the average of the one-sided derivatives, and central differences agree."""
+    rng = _rng(draw)
+    n = draw(st.integers(2, 4))
+    x = np.repeat(_distinct(rng, (n, 1)), 2, axis=1)  # every row holds its max twice
+    return (lambda t: t.amax(dim=1)), [x]
+
+
+def _max_dim(name, op):
+    @case(name)
+    def build(draw):
+        rng = _rng(draw)
+        shape = _shape(draw, min_dims=1)
+        dim = draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+        keepdim = draw(st.booleans(), label="keepdim")
+        return (lambda x: op(x, dim, keepdim)), [_distinct(rng, shape)]
+
+
+_max_dim("max_dim", lambda x, d, k: x.max(d, keepdim=k))           # (values, indices)
+_max_dim("min_dim", lambda x, d, k: x.min(dim=d, keepdim=k))
+_max_dim("max_dim_functional", lambda x, d, k: mg.max(x, d, k).values)
+_max_dim("min_dim_functional", lambda x, d, k: mg.min(x, dim=d, keepdims=k).values)
+_unary("max_all_values", lambda x: x.max(), values=_distinct)
+_unary("min_all_values", lambda x: mg.min(x), values=_distinct)
+_binary("maximum", mg.maximum)
+_binary("minimum", mg.minimum)
+_binary("max_of_two_tensors", mg.max)
+_binary("min_of_two_tensors", lambda a, b: a.min(b))
+
+
+@case("prod")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    dim = None if not shape or draw(st.booleans()) else draw(st.integers(-len(shape), len(shape) - 1))
+    x = _normal(rng, shape)
+    if draw(st.booleans(), label="with zeros") and x.size:
+        x.reshape(-1)[rng.integers(0, x.size, 2)] = 0.0  # one or two zeros: the product of the others
+    keepdim = draw(st.booleans(), label="keepdim")
+    return (lambda t: t.prod(dim=dim, keepdim=keepdim)), [x]
+
+
+@case("var_std")
+def _(draw):
+    rng = _rng(draw)
+    shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=2, max_side=3), label="shape")
+    axis = _axis_arg(draw, len(shape))
+    correction = draw(st.sampled_from([0, 1]), label="correction")
+    keepdim = draw(st.booleans(), label="keepdim")
+    return (lambda x: (x.var(dim=axis, correction=correction, keepdim=keepdim),
+                       x.std(axis, keepdim=keepdim, correction=correction))), [_normal(rng, shape)]
+
+
+@case("std_unbiased_forms")
+def _(draw):
+    rng = _rng(draw)
+    n = draw(st.integers(2, 4))
+    return (lambda x: (x.std(0, False), x.std(unbiased=True), x.var(False), x.var(0, True, True))), \
+        [_normal(rng, (n, 2))]
+
+
+@case("norm")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    axis = _axis_arg(draw, len(shape))
+    p = draw(st.sampled_from([1, 2, 3, 1.5, "fro", float("inf")]), label="p")
+    keepdim = draw(st.booleans(), label="keepdim")
+    values = _distinct if p == float("inf") else _away_from_zero
+    return (lambda x: x.norm(p, dim=axis, keepdim=keepdim)), [values(rng, shape)]
+
+
+@case("logsumexp")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    axis = _axis_arg(draw, len(shape))
+    axis = -1 if axis is None else axis  # torch's logsumexp needs a dim
+    keepdim = draw(st.booleans(), label="keepdim")
+    return (lambda x: mg.logsumexp(x * 30, axis, keepdim)), [_normal(rng, shape)]
 
 
 @case("sum_mean_functional_dim")
@@ -364,6 +449,132 @@ def _(draw):
     return (lambda x: mg.chunk(x, chunks, axis)), [_normal(rng, shape)]
 
 
+def _near_bounds(rng, shape):
+    """Values in +-[0.2, 2] but none within 0.05 of the clamp bounds +-0.5 and +-1 used below."""
+    x = _away_from_zero(rng, shape)
+    for bound in (-1.0, -0.5, 0.5, 1.0):
+        x = np.where(np.abs(x - bound) < 0.05, x + 0.1, x)
+    return x
+
+
+_unary("clamp", lambda x: x.clamp(-0.5, 1.0), values=_near_bounds)
+_unary("clamp_min_only", lambda x: mg.clamp(x, min=0.5), values=_near_bounds)
+_unary("clip_max_only", lambda x: x.clip(max=-0.5), values=_near_bounds)
+_unary("sqrt_functional", mg.sqrt, values=_positive)
+_unary("abs_functional", mg.abs, values=_away_from_zero)
+
+
+@case("clamp_tensor_bounds")
+def _(draw):
+    """Tensor bounds get the gradient where they are chosen (x below min: min's gradient)."""
+    rng = _rng(draw)
+    shape = _shape(draw)
+    x, lo = _distinct(rng, shape), _normal(rng, shape[1:]) - 0.05
+    return (lambda x, lo: x.clamp(min=lo, max=lo + 1.0)), [x, lo]
+
+
+@case("where")
+def _(draw):
+    rng = _rng(draw)
+    sc, sa, sb = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, max_dims=3, min_side=1,
+                                                        max_side=3), label="shapes").input_shapes
+    cond = rng.random(sc) < 0.5
+    if draw(st.booleans(), label="condition as tensor"):
+        cond = mg.tensor(cond)
+    return (lambda a, b: mg.where(cond, a, b)), [_normal(rng, sa), _normal(rng, sb)]
+
+
+@case("where_method_and_scalar")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    return (lambda x: x.where(x > 0, -2.0) + mg.where(x < 0, 0.5, x)), [_away_from_zero(rng, shape)]
+
+
+@case("masked_fill")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    mask = rng.random(shape[1:]) < 0.5  # broadcast over the first axis
+    return (lambda x: x.masked_fill(mg.tensor(mask), -1.5)), [_normal(rng, shape)]
+
+
+@case("gather")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    dim = draw(st.integers(-len(shape), len(shape) - 1), label="dim")
+    d = dim % len(shape)
+    index_shape = tuple(draw(st.integers(1, 4)) if k == d else draw(st.integers(1, n))
+                        for k, n in enumerate(shape))  # no larger than x but along dim
+    index = rng.integers(0, shape[d], index_shape)  # repeats likely: their gradients add
+    return (lambda x: x.gather(dim, mg.tensor(index))), [_normal(rng, shape)]
+
+
+@case("expand")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    lead = tuple(draw(st.lists(st.integers(1, 3), max_size=2), label="new axes"))
+    target = lead + tuple(draw(st.sampled_from([-1, 3])) if n == 1 else draw(st.sampled_from([-1, n]))
+                          for n in shape)
+    return (lambda x: x.expand(*target) * 1.0), [_normal(rng, shape)]
+
+
+@case("repeat")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw)
+    reps = tuple(draw(st.lists(st.integers(1, 3), min_size=len(shape), max_size=len(shape) + 2)))
+    return (lambda x: x.repeat(reps)), [_normal(rng, shape)]
+
+
+@case("clone")
+def _(draw):
+    rng = _rng(draw)
+    return (lambda x: x.clone() * x), [_normal(rng, _shape(draw))]
+
+
+@case("shape_methods")
+def _(draw):
+    """unsqueeze, squeeze, flatten(start, end), t and view: all Reshape/Transpose underneath."""
+    rng = _rng(draw)
+    a, b, c = (draw(st.integers(1, 3)) for _ in range(3))
+    return (lambda x: (x.unsqueeze(1).squeeze(1).flatten(1, 2).t(), x.view(c, b, a).squeeze(),
+                       x.flatten(start_dim=0, end_dim=1).unsqueeze(-1))), [_normal(rng, (a, b, c))]
+
+
+@case("method_forms")
+def _(draw):
+    """add/sub with alpha, mul, div, pow, matmul, mm, bmm: the operators' ops under torch's names."""
+    rng = _rng(draw)
+    n, k = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return (lambda a, b, c: (a.add(b, alpha=2).sub(b, alpha=0.5).mul(a).div(2.0).pow(2),
+                             a.matmul(b.T), a.mm(b.T), mg.mm(a, b.T), mg.bmm(c, c.transpose(1, 2)),
+                             c.bmm(c.transpose(1, 2)))), \
+        [_normal(rng, (n, k)), _normal(rng, (n, k)), _normal(rng, (2, n, k))]
+
+
+def _einsum(name, equation, *shapes):
+    @case(name)
+    def build(draw):
+        rng = _rng(draw)
+        sizes = {letter: draw(st.integers(1, 3), label=letter) for letter in "bijkl"}
+        inputs = [_normal(rng, tuple(sizes[c] for c in s)) for s in shapes]
+        return (lambda *xs: mg.einsum(equation, *xs)), inputs
+
+
+_einsum("einsum_matmul", "ij,jk->ik", "ij", "jk")
+_einsum("einsum_bmm", "bij,bjk->bik", "bij", "bjk")
+_einsum("einsum_dot", "i,i->", "i", "i")
+_einsum("einsum_transpose", "ij->ji", "ij")
+_einsum("einsum_rowwise_dot", "bi,bi->b", "bi", "bi")
+_einsum("einsum_outer", "i,j->ij", "i", "j")
+_einsum("einsum_sum_alone", "ij,jk->k", "ij", "jk")    # i appears only in the first operand
+_einsum("einsum_implicit", "ij,jk", "ij", "jk")        # no "->": output "ik"
+_einsum("einsum_three_operands", "ij,jk,kl->il", "ij", "jk", "kl")
+
+
 def _softmaxlike(name, fn):
     @case(name)
     def build(draw):
@@ -488,8 +699,27 @@ FORWARD = {
     "abs": (lambda a: a.abs(), np.abs, 1),
     "sum0": (lambda a: a.sum(0), lambda a: a.sum(0), 1),
     "mean_keep": (lambda a: a.mean(axis=(0, 1), keepdims=True), lambda a: a.mean((0, 1), keepdims=True), 1),
-    "max1": (lambda a: a.max(axis=1), lambda a: a.max(1), 1),
+    "max1": (lambda a: a.max(axis=1).values, lambda a: a.max(1), 1),
+    "max1_indices": (lambda a: a.max(1).indices, lambda a: a.argmax(1), 1),
+    "min0_keepdim": (lambda a: a.min(0, keepdim=True).values, lambda a: a.min(0, keepdims=True), 1),
     "max_all": (lambda a: a.max(), np.max, 1),
+    "amax01": (lambda a: a.amax((0, 1)), lambda a: a.max((0, 1)), 1),
+    "amin1_keepdims": (lambda a: a.amin(axis=1, keepdims=True), lambda a: a.min(1, keepdims=True), 1),
+    "argmin": (lambda a: a.argmin(), lambda a: np.argmin(a), 1),
+    "maximum": (mg.maximum, np.maximum, 2),
+    "minimum": (mg.minimum, np.minimum, 2),
+    "clamp": (lambda a: a.clamp(-0.5, 1.0), lambda a: np.minimum(np.maximum(a, -0.5), 1.0), 1),
+    "prod1": (lambda a: a.prod(1), lambda a: a[:, 0] * a[:, 1] * a[:, 2] * a[:, 3], 1),
+    "var0": (lambda a: a.var(0), lambda a: ((a - a.mean(0)) ** 2).sum(0) / 2, 1),
+    "std_biased": (lambda a: a.std(correction=0), lambda a: np.sqrt(((a - a.mean()) ** 2).mean()), 1),
+    "norm3": (lambda a: a.norm(3, dim=1), lambda a: (np.abs(a) ** 3).sum(1) ** (1 / 3), 1),
+    "logsumexp1": (lambda a: a.logsumexp(1), lambda a: np.log(np.exp(a).sum(1)), 1),
+    "where": (lambda a, b: mg.where(a > b, a, b), np.maximum, 2),
+    "gather1": (lambda a: a.gather(1, mg.tensor([[3, 0], [1, 1], [0, 2]])),
+                lambda a: np.array([[a[0, 3], a[0, 0]], [a[1, 1], a[1, 1]], [a[2, 0], a[2, 2]]]), 1),
+    "einsum": (lambda a, b: mg.einsum("ij,kj->ik", a, b), lambda a, b: a @ b.T, 2),
+    "expand": (lambda a: a[:1].expand(3, -1), lambda a: np.stack([a[0]] * 3), 1),
+    "repeat": (lambda a: a.repeat(2, 1), lambda a: np.concatenate([a, a]), 1),
     "softmax0": (lambda a: a.softmax(0), lambda a: _softmax_np(a, 0), 1),
     "log_softmax-1": (lambda a: a.log_softmax(-1), lambda a: np.log(_softmax_np(a, -1)), 1),
     "matmul": (lambda a, b: a @ b.T, lambda a, b: a @ b.T, 2),
@@ -534,11 +764,23 @@ def test_bool_mask_gradient_lands_on_selected_elements():
 def test_max_ties_share_the_gradient_like_amax():
     """torch.amax (and torch.max with no dim) split the gradient evenly between tied maxima."""
     x = mg.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), requires_grad=True)
-    x.max(axis=1).sum().backward()
-    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])
+    x.amax(axis=1).sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [[0.0, 0.5, 0.5], [0.5, 0.5, 0.0]])
     x.grad = None
     x.max().backward()
-    np.testing.assert_array_equal(x.grad, [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]])
+    np.testing.assert_array_equal(np.asarray(x.grad), [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]])
+
+
+def test_max_along_a_dim_sends_the_gradient_to_the_index_returned_only():
+    """torch.max(x, dim): a tie does not share; the gradient goes to the index in `indices`."""
+    x = mg.tensor(np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 0.0]]), requires_grad=True)
+    values, indices = x.max(dim=1)
+    np.testing.assert_array_equal(indices.data, [1, 0])     # the first of the tied maxima
+    values.sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    x.grad = None
+    x.min(0).values.sum().backward()
+    np.testing.assert_array_equal(np.asarray(x.grad), [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]])
 
 
 def test_pow_zero_exponent_has_zero_gradient_at_zero():

@@ -118,7 +118,7 @@ def test_zero_d_parameter(opt_cls):
     opt = opt_cls([p], lr=0.1, **({"momentum": 0.9} if opt_cls is mg.optim.SGD else {}))
     for _ in range(3):
         opt.zero_grad()
-        p.grad = np.asarray(2 * p.data)
+        p.grad = mg.tensor(np.asarray(2 * p.data), dtype=p.dtype)
         opt.step()
     assert p.shape == () and p.data < 3.0
 
@@ -126,7 +126,7 @@ def test_zero_d_parameter(opt_cls):
 def test_parameters_without_grad_are_skipped():
     a, b = nn.Parameter(np.ones(2)), nn.Parameter(np.ones(2))
     opt = mg.optim.Adam([a, b], lr=0.1)
-    a.grad = np.ones(2)
+    a.grad = mg.tensor(np.ones(2), dtype=a.dtype)
     opt.step()
     np.testing.assert_array_equal(b.data, [1.0, 1.0])
     assert b not in opt.state and a in opt.state
@@ -135,7 +135,7 @@ def test_parameters_without_grad_are_skipped():
 def test_param_groups_have_their_own_lr():
     a, b = nn.Parameter(np.zeros(1)), nn.Parameter(np.zeros(1))
     opt = mg.optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
-    a.grad, b.grad = np.ones(1), np.ones(1)
+    a.grad, b.grad = mg.ones(1, dtype=a.dtype), mg.ones(1, dtype=b.dtype)
     opt.step()
     np.testing.assert_allclose([a.data[0], b.data[0]], [-0.1, -1.0])
     opt.param_groups[0]["lr"] = 0.5
@@ -146,7 +146,7 @@ def test_param_groups_have_their_own_lr():
 def test_optimizer_zero_grad():
     p = nn.Parameter(np.zeros(2))
     opt = mg.optim.SGD([p], lr=0.1)
-    p.grad = np.ones(2)
+    p.grad = mg.tensor(np.ones(2), dtype=p.dtype)
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(p.grad, [0.0, 0.0])
     opt.zero_grad()
@@ -213,7 +213,7 @@ def test_resume_from_saved_state_is_exact(tmp_path, opt_cls, kwargs):
 def test_state_dict_is_a_snapshot():
     p = nn.Parameter(np.ones(2))
     opt = mg.optim.SGD([p], lr=0.1, momentum=0.9)
-    p.grad = np.ones(2)
+    p.grad = mg.tensor(np.ones(2), dtype=p.dtype)
     opt.step()
     state = opt.state_dict()
     opt.step()
@@ -224,7 +224,7 @@ def test_state_dict_is_a_snapshot():
 def test_failed_load_state_dict_leaves_optimizer_unchanged():
     p = nn.Parameter(np.ones(2))
     opt = mg.optim.SGD([p], lr=0.1, momentum=0.9)
-    p.grad = np.ones(2)
+    p.grad = mg.tensor(np.ones(2), dtype=p.dtype)
     opt.step()
     bad = opt.state_dict()
     bad["param_groups"][0]["lr"] = 5.0
@@ -240,7 +240,7 @@ def _params_with_grads(grads):
     ps = []
     for g in grads:
         p = nn.Parameter(np.zeros_like(g))
-        p.grad = g.copy()
+        p.grad = mg.tensor(g.copy(), dtype=p.dtype)
         ps.append(p)
     return ps
 
@@ -266,7 +266,7 @@ def test_clip_grad_norm_returns_total_and_scales(norm_type):
     coef = max_norm / (total + 1e-6)                  # PyTorch's documented coefficient
     for p, g in zip(ps, GRADS, strict=True):
         np.testing.assert_allclose(p.grad, g * coef, rtol=1e-12)
-    new = np.concatenate([p.grad.ravel() for p in ps])
+    new = np.concatenate([p.grad.data.ravel() for p in ps])
     new_total = _norm(new, norm_type)
     assert new_total == pytest.approx(max_norm, rel=1e-5)
 
@@ -281,11 +281,11 @@ def test_clip_grad_norm_leaves_small_gradients_alone():
 
 def test_clip_grad_norm_single_tensor_generator_and_missing_grads():
     p = nn.Parameter(np.zeros(2))
-    p.grad = np.array([3.0, 4.0])
+    p.grad = mg.tensor(np.array([3.0, 4.0]), dtype=p.dtype)
     assert nn.utils.clip_grad_norm_(p, 1.0).item() == pytest.approx(5.0)
     np.testing.assert_allclose(p.grad, [0.6, 0.8], rtol=1e-5)
     q, r = nn.Parameter(np.zeros(2)), nn.Parameter(np.zeros(1))
-    q.grad = np.array([0.0, 10.0])
+    q.grad = mg.tensor(np.array([0.0, 10.0]), dtype=q.dtype)
     assert nn.utils.clip_grad_norm_((x for x in [q, r]), 5.0).item() == pytest.approx(10.0)
     np.testing.assert_allclose(q.grad, [0.0, 5.0], rtol=1e-5)
     assert nn.utils.clip_grad_norm_([r], 1.0).item() == 0.0
@@ -295,17 +295,17 @@ def test_clip_grad_norm_on_real_gradients_of_a_model():
     mg.manual_seed(0)
     model = nn.Linear(4, 3)
     (model(mg.randn(5, 4) * 100) ** 2).sum().backward()
-    grads = [p.grad.copy() for p in model.parameters()]
+    grads = [p.grad.data.copy() for p in model.parameters()]
     total = nn.utils.clip_grad_norm_(model.parameters(), 0.5).item()
     before = np.concatenate([g.astype(np.float64).ravel() for g in grads])
-    after = np.concatenate([p.grad.astype(np.float64).ravel() for p in model.parameters()])
+    after = np.concatenate([p.grad.data.astype(np.float64).ravel() for p in model.parameters()])
     assert total == pytest.approx(_norm(before, 2.0), rel=1e-5)
     assert _norm(after, 2.0) == pytest.approx(0.5, rel=1e-4)
 
 
 def test_clip_grad_value():
     p = nn.Parameter(np.zeros(3))
-    p.grad = np.array([-5.0, 0.5, 5.0])
+    p.grad = mg.tensor(np.array([-5.0, 0.5, 5.0]), dtype=p.dtype)
     nn.utils.clip_grad_value_([p], 1.0)
     np.testing.assert_array_equal(p.grad, [-1.0, 0.5, 1.0])
 

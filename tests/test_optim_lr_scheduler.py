@@ -64,7 +64,7 @@ def test_schedules_drive_the_optimizer():
     opt = optim.SGD([p], lr=0.1)
     scheduler = lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
     for _ in range(5):
-        p.grad = np.ones(1)
+        p.grad = mg.tensor(np.ones(1), dtype=p.dtype)
         opt.step()
         scheduler.step()
     np.testing.assert_allclose(p.data, [-(0.1 + 0.1 + 0.05 + 0.05 + 0.025)], rtol=1e-15)
@@ -173,7 +173,7 @@ def _epochs(params, opt, scheduler, epochs, lrs):
     """One step of SGD on a quadratic per epoch, then the scheduler's step."""
     for e in epochs:
         for p in params:
-            p.grad = 2 * p.data - 1.0
+            p.grad = mg.tensor(2 * p.data - 1.0, dtype=p.dtype)
         opt.step()
         if isinstance(scheduler, lr_scheduler.ReduceLROnPlateau):
             scheduler.step(METRICS[e])

@@ -6,6 +6,7 @@ order as PyTorch's, so their lrs must agree exactly."""
 import numpy as np
 import pytest
 
+import minigrad as mg
 from minigrad import nn, optim
 from minigrad.optim import lr_scheduler
 
@@ -29,7 +30,7 @@ def run_minigrad(opt_cls, kwargs, dtype):
     opt = opt_cls(params, **kwargs)
     for _ in range(STEPS):
         for p, g in zip(params, grads_of([p.data for p in params]), strict=True):
-            p.grad = np.asarray(g, dtype=dtype)
+            p.grad = mg.tensor(np.asarray(g, dtype=dtype), dtype=p.dtype)
         opt.step()
     return [p.data for p in params]
 

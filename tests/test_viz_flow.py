@@ -90,7 +90,7 @@ def test_norms_from_a_users_list_match_the_scope_and_the_kept_grads(small_rnn):
     model, loss = small_rnn
     hs = viz.states_by_scope(loss)
     assert [h.scope for h in hs] == [f"layer0/t{t}" for t in range(T)]
-    expected = [np.linalg.norm(h.grad.astype(np.float64)) for h in hs]
+    expected = [np.linalg.norm(h.grad.data.astype(np.float64)) for h in hs]
     assert viz.gradient_norms(loss, hs) == pytest.approx(expected)
     assert viz.gradient_norms(loss) == pytest.approx(expected)
 

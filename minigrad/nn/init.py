@@ -152,10 +152,10 @@ def orthogonal_(tensor, gain=1):
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, "
                          f"got shape {tensor.shape}")
-    if tensor.size == 0:
+    if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]
-    cols = tensor.size // rows
+    cols = tensor.numel() // rows
     flat = generator().normal(0.0, 1.0, (rows, cols))
     if rows < cols:
         flat = flat.T

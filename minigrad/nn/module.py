@@ -92,7 +92,7 @@ class Module:
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                p.grad[...] = 0
+                p.grad.data[...] = 0
 
     def train(self, mode=True):
         """Training mode (dropout active) for this module and all submodules; returns self."""

@@ -15,7 +15,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     """
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [p.grad.data for p in parameters if p.grad is not None]
     if not grads:
         return Tensor(np.asarray(0.0, dtype=np.float32))
     norm_type = float(norm_type)
@@ -38,4 +38,4 @@ def clip_grad_value_(parameters, clip_value):
         parameters = [parameters]
     for p in parameters:
         if p.grad is not None:
-            np.clip(p.grad, -clip_value, clip_value, out=p.grad)
+            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)

@@ -1,4 +1,4 @@
-"""Elementwise arithmetic with numpy broadcasting: + - * / ** and unary minus."""
+"""Elementwise arithmetic with numpy broadcasting: + - * / **, unary minus, maximum, minimum."""
 import numpy as np
 
 from minigrad.function import Function, unbroadcast
@@ -127,3 +127,32 @@ class Pow(BinaryOp):
             with np.errstate(divide="ignore", invalid="ignore"):
                 gb = unbroadcast(grad * y * np.log(a), b.shape)
         return ga, gb
+
+
+class Maximum(BinaryOp):
+    """y = max(a, b) elementwise;  dy/da = 1 where a > b, dy/db = 1 where b > a, and where
+    a = b each gets 1/2 (as torch.maximum)."""
+    symbol = "maximum"
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return np.maximum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved
+        share_a = ((a > b) + 0.5 * (a == b)).astype(grad.dtype)
+        return unbroadcast(grad * share_a, a.shape), unbroadcast(grad * (1 - share_a), b.shape)
+
+
+class Minimum(BinaryOp):
+    """y = min(a, b) elementwise;  dy/da = 1 where a < b, dy/db = 1 where b < a, 1/2 each where a = b."""
+    symbol = "minimum"
+
+    def forward(self, a, b):
+        self.saved = (a, b)
+        return np.minimum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved
+        share_a = ((a < b) + 0.5 * (a == b)).astype(grad.dtype)
+        return unbroadcast(grad * share_a, a.shape), unbroadcast(grad * (1 - share_a), b.shape)

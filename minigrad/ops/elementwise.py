@@ -1,4 +1,4 @@
-"""Elementwise functions of one input: exp, log, tanh, sigmoid, relu, abs.
+"""Elementwise functions of one input: exp, log, tanh, sigmoid, relu, abs, clamp.
 
 tanh and sigmoid save their output y: their derivatives 1 - y^2 and y (1 - y) need only y,
 and they are where gradients vanish (both are below 1 everywhere but at one point).
@@ -106,3 +106,22 @@ class Abs(Function):
 
     def backward(self, grad):
         return (grad * np.sign(self.saved),)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi) for constant numbers lo, hi (either may be None);
+    dy/dx = 1 where lo <= x <= hi, else 0 (the bounds themselves count as inside, as in torch)."""
+    symbol = "clamp"
+
+    def forward(self, x):
+        self.saved = x
+        return np.asarray(np.clip(x, self.min, self.max))
+
+    def backward(self, grad):
+        x = self.saved
+        inside = np.ones(x.shape, dtype=bool)
+        if self.min is not None:
+            inside &= x >= self.min
+        if self.max is not None:
+            inside &= x <= self.max
+        return (grad * inside,)

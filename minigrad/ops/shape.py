@@ -1,10 +1,11 @@
-"""Ops that move values without changing them: reshape, transpose, indexing, cat, stack, split.
+"""Ops that move values without changing them: reshape, transpose, indexing, cat, stack, split,
+expand, repeat, clone.
 
 Their backward puts each gradient value back where its value came from.
 """
 import numpy as np
 
-from minigrad.function import Function
+from minigrad.function import Function, unbroadcast
 from minigrad.lazy_grad import IndexedGrad, LazyGrad, OuterGrad
 
 
@@ -21,7 +22,7 @@ class Reshape(Function):
 
     def shape_error(self, inputs, exc):
         x = inputs[0]
-        return ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) "
+        return ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} ({x.numel()} elements) "
                           f"into shape {tuple(self.shape)}")
 
 
@@ -89,6 +90,46 @@ class Stack(Function):
     def shape_error(self, inputs, exc):
         shapes = ", ".join(str(t.shape) for t in inputs)
         return ValueError(f"stack: all tensors need the same shape, got {shapes}")
+
+
+class Expand(Function):
+    """y = x stretched along its size-1 axes (and new leading axes) to `shape`, without copying;
+    dL/dx = dL/dy summed over the stretched axes."""
+    symbol = "expand"
+
+    def forward(self, x):
+        self.saved = x.shape
+        return np.broadcast_to(x, self.shape)
+
+    def backward(self, grad):
+        return (unbroadcast(grad, self.saved),)
+
+
+class Repeat(Function):
+    """y = x tiled `repeats[d]` times along each axis d (torch.repeat, numpy.tile);
+    dL/dx = the sum of dL/dy over the tiles."""
+    symbol = "repeat"
+
+    def forward(self, x):
+        self.saved = x.shape
+        return np.tile(x, self.repeats)
+
+    def backward(self, grad):
+        shape = self.saved
+        padded = (1,) * (len(self.repeats) - len(shape)) + shape
+        tiles = [n for r, s in zip(self.repeats, padded) for n in (r, s)]  # (r0, s0, r1, s1, ...)
+        return (grad.reshape(tiles).sum(axis=tuple(range(0, len(tiles), 2))).reshape(shape),)
+
+
+class Clone(Function):
+    """y = a copy of x (its own memory);  dy/dx = 1."""
+    symbol = "clone"
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        return (grad,)
 
 
 class Cast(Function):
@@ -164,3 +205,44 @@ def chunk(tensor, chunks, axis=0, dim=None):
         raise ValueError(f"chunk: the number of chunks must be a positive int, got {chunks!r}")
     n = tensor.shape[axis]
     return split(tensor, max(-(-n // chunks), 1), axis)
+
+
+def _sizes(sizes):
+    """Sizes given as f(2, 3) or f((2, 3))."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        return tuple(sizes[0])
+    return tuple(sizes)
+
+
+def expand(tensor, *sizes):
+    """torch.expand: a view stretched to `sizes`; -1 keeps a size, new axes go in front."""
+    sizes, shape = _sizes(sizes), tensor.shape
+    if len(sizes) < len(shape):
+        raise ValueError(f"expand: the number of sizes given ({len(sizes)}) must be at least the "
+                         f"number of dimensions of the tensor of shape {shape}")
+    new = len(sizes) - len(shape)
+    target = []
+    for d, size in enumerate(sizes):
+        old = shape[d - new] if d >= new else None
+        if size == -1:
+            if old is None:
+                raise ValueError(f"expand: size -1 is not allowed in a new leading dimension ({d}) "
+                                 f"when expanding shape {shape} to {sizes}")
+            size = old
+        if old is not None and old != 1 and old != size:
+            raise ValueError(f"expand: the expanded size ({size}) must match the existing size "
+                             f"({old}) at non-singleton dimension {d}; target sizes {sizes}, "
+                             f"tensor shape {shape}")
+        target.append(int(size))
+    return Expand.apply(tensor, shape=tuple(target))
+
+
+def repeat(tensor, *repeats):
+    """torch.repeat: the tensor tiled repeats[d] times along dimension d."""
+    repeats = _sizes(repeats)
+    if len(repeats) < tensor.ndim:
+        raise ValueError(f"repeat: {len(repeats)} repeat counts given for a tensor of shape "
+                         f"{tensor.shape}; give at least one per dimension")
+    if any(r < 0 for r in repeats):
+        raise ValueError(f"repeat: repeat counts must be >= 0, got {repeats}")
+    return Repeat.apply(tensor, repeats=tuple(int(r) for r in repeats))

@@ -9,8 +9,10 @@ from minigrad.versions import mark_modified
 
 
 def grad_array(p):
-    """p.grad as a numpy array, or None. Optimizers read gradients only through this."""
-    return p.grad
+    """p.grad as a numpy array (the Tensor's own, not a copy), or None. Optimizers read
+    gradients only through this."""
+    g = p.grad
+    return None if g is None else g.data
 
 
 def check_hyper(owner, **values):
