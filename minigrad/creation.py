@@ -31,12 +31,21 @@ def _dtype(dtype, op):
                         f"'float64' or mg.int64") from None
 
 
-def tensor(data, requires_grad=False, dtype=None):
+def check_device(device, who):
+    """minigrad computes with numpy on the CPU: `device=` may be None or "cpu" only (no CUDA,
+    no MPS; the argument exists so that code written for PyTorch runs or fails clearly)."""
+    if device is not None and str(device) != "cpu":
+        raise ValueError(f"{who}: minigrad runs on the CPU only (numpy arrays): device must be None "
+                         f"or 'cpu', got {device!r}")
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
     """A new leaf tensor holding a copy of `data` (like torch.tensor).
 
     Python floats become float32 (PyTorch's default), Python ints int64; numpy arrays keep
     their dtype unless `dtype` is given.
     """
+    check_device(device, "tensor")
     dtype = _dtype(dtype, "tensor")
     if isinstance(data, Tensor):
         data = data.data
@@ -62,42 +71,50 @@ def _shape(shape, size=None, op=None):
     return tuple(shape)
 
 
-def zeros(*shape, size=None, dtype=np.float32, requires_grad=False):
+def zeros(*shape, size=None, dtype=np.float32, requires_grad=False, device=None):
+    check_device(device, "zeros")
     return Tensor(np.zeros(_shape(shape, size, "zeros"), dtype=_dtype(dtype, "zeros")), requires_grad)
 
 
-def ones(*shape, size=None, dtype=np.float32, requires_grad=False):
+def ones(*shape, size=None, dtype=np.float32, requires_grad=False, device=None):
+    check_device(device, "ones")
     return Tensor(np.ones(_shape(shape, size, "ones"), dtype=_dtype(dtype, "ones")), requires_grad)
 
 
-def full(shape, value, dtype=np.float32, requires_grad=False):
+def full(shape, value, dtype=np.float32, requires_grad=False, device=None):
+    check_device(device, "full")
     return Tensor(np.full(_shape((shape,)), value, dtype=_dtype(dtype, "full")), requires_grad)
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
+def zeros_like(t, dtype=None, requires_grad=False, device=None):
+    check_device(device, "zeros_like")
     return Tensor(np.zeros_like(np.asarray(getattr(t, "data", t)), dtype=_dtype(dtype, "zeros_like")),
                   requires_grad)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
+def ones_like(t, dtype=None, requires_grad=False, device=None):
+    check_device(device, "ones_like")
     return Tensor(np.ones_like(np.asarray(getattr(t, "data", t)), dtype=_dtype(dtype, "ones_like")),
                   requires_grad)
 
 
-def randn(*shape, size=None, dtype=np.float32, requires_grad=False):
+def randn(*shape, size=None, dtype=np.float32, requires_grad=False, device=None):
     """Standard normal samples."""
+    check_device(device, "randn")
     shape = _shape(shape, size, "randn")
     return Tensor(_rng.standard_normal(shape).astype(_dtype(dtype, "randn")), requires_grad)
 
 
-def rand(*shape, size=None, dtype=np.float32, requires_grad=False):
+def rand(*shape, size=None, dtype=np.float32, requires_grad=False, device=None):
     """Uniform samples in [0, 1)."""
+    check_device(device, "rand")
     return Tensor(_rng.random(_shape(shape, size, "rand")).astype(_dtype(dtype, "rand")), requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=np.int64):
+def randint(low, high=None, size=None, dtype=np.int64, device=None):
     """Random integers in [low, high) of shape `size` (int64): randint(high, size) or
     randint(low, high, size), as torch."""
+    check_device(device, "randint")
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     if size is None:
@@ -108,13 +125,15 @@ def randint(low, high=None, size=None, dtype=np.int64):
     return Tensor(_rng.integers(low, high, shape).astype(_dtype(dtype, "randint")))
 
 
-def linspace(start, end, steps, dtype=np.float32, requires_grad=False):
+def linspace(start, end, steps, dtype=np.float32, requires_grad=False, device=None):
     """`steps` evenly spaced values from start to end, both included."""
+    check_device(device, "linspace")
     return Tensor(np.linspace(start, end, steps, dtype=_dtype(dtype, "linspace")), requires_grad)
 
 
-def eye(n, m=None, dtype=np.float32, requires_grad=False):
+def eye(n, m=None, dtype=np.float32, requires_grad=False, device=None):
     """The n x m (n x n) matrix with ones on the diagonal."""
+    check_device(device, "eye")
     return Tensor(np.eye(n, m, dtype=_dtype(dtype, "eye")), requires_grad)
 
 
@@ -126,8 +145,9 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
     """Evenly spaced values in [start, end) (int64 for int arguments, else float32)."""
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:

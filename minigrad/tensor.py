@@ -208,10 +208,35 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------------ dtype
-    def to(self, dtype):
-        """A copy converted to `dtype` (differentiable between float dtypes)."""
+    @property
+    def device(self):
+        """Always "cpu": minigrad's tensors are numpy arrays."""
+        return "cpu"
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError("cuda: minigrad runs on the CPU only (numpy arrays); drop .cuda() / "
+                           ".to('cuda') and the code runs as it is")
+
+    def to(self, *args, dtype=None, device=None):
+        """self converted to `dtype` (a copy; differentiable between float dtypes), as
+        torch's x.to(dtype) and x.to(device, dtype): the device may only be "cpu"."""
+        from minigrad.creation import check_device
         from minigrad.ops.shape import Cast
-        dtype = np.dtype(dtype)
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, "to")
+        if dtype is None:
+            return self
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: {dtype!r} is neither a dtype nor a device") from None
         if dtype == self.data.dtype:
             return self
         if self.requires_grad and _is_float(dtype):

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from minigrad import nn
+from minigrad.creation import check_device
 from minigrad.nn import init
 from minigrad.tensor import Tensor
 
@@ -178,13 +179,6 @@ def parameter_dtype(dtype, who):
     if found not in (np.float32, np.float64):
         raise TypeError(f"{who}: dtype must be float32 or float64 (mg.float32, mg.float64), got {dtype!r}")
     return found
-
-
-def check_device(device, who):
-    """minigrad computes with numpy on the CPU: device= may be None or "cpu" only."""
-    if device is not None and str(device) != "cpu":
-        raise ValueError(f"{who}: minigrad runs on the CPU only (numpy arrays): device must be None "
-                         f"or 'cpu', got {device!r}")
 
 
 def as_tensor(x, who, what):

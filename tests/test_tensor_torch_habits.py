@@ -563,3 +563,18 @@ def test_new_creation_functions():
     np.testing.assert_array_equal(mg.eye(2, 3).data, [[1, 0, 0], [0, 1, 0]])
     with pytest.raises(TypeError, match="from_numpy: expected a numpy array"):
         mg.from_numpy([1.0])
+
+
+def test_the_cpu_is_the_only_device_and_others_fail_clearly():
+    x = mg.zeros(2, device="cpu")
+    assert x.device == "cpu" and x.cpu() is x and x.to("cpu") is x
+    assert x.to("cpu", mg.float64).dtype == np.float64 and x.to(dtype=mg.float64).dtype == np.float64
+    net = mg.nn.Linear(2, 3)
+    assert net.to("cpu") is net and net.cpu() is net
+    for attempt in (lambda: mg.zeros(2, device="cuda"), lambda: mg.randn(2, device="cuda:0"),
+                    lambda: x.to("cuda"), lambda: net.to("cuda"), lambda: mg.nn.LSTM(2, 3, device="mps")):
+        with pytest.raises(ValueError, match="CPU only"):
+            attempt()
+    for attempt in (x.cuda, net.cuda):
+        with pytest.raises(RuntimeError, match="CPU only"):
+            attempt()

@@ -110,6 +110,25 @@ class Module:
     def double(self):
         return self._cast(np.float64)
 
+    def to(self, *args, dtype=None, device=None):
+        """model.to(dtype) / model.to("cpu") / model.to("cpu", dtype), as torch; returns self.
+        minigrad runs on the CPU only, so any other device is an error."""
+        from minigrad.creation import check_device
+        for arg in args:
+            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
+                device = arg
+            else:
+                dtype = arg
+        check_device(device, f"{type(self).__name__}.to")
+        return self if dtype is None else self._cast(np.dtype(dtype))
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError(f"{type(self).__name__}.cuda: minigrad runs on the CPU only (numpy arrays); "
+                           f"drop .cuda() / .to('cuda') and the code runs as it is")
+
     def _cast(self, dtype):
         for p in self.parameters():
             p.data = p.data.astype(dtype)
