@@ -1,4 +1,5 @@
-"""Global switches of the autodiff engine: grad recording, scopes, kept gradients, anomaly checks.
+"""Global switches of the autodiff engine: grad recording, scopes, kept gradients, anomaly checks,
+and a log of the order backward visits the tensors in.
 
 Each switch is a plain module global read once per op, so an unused switch costs one lookup.
 The switches are process-wide (like PyTorch's, they are not meant to be flipped from threads).
@@ -9,6 +10,7 @@ enabled = True       # record graphs (off inside `no_grad`)
 scope_name = None    # current scope string, e.g. "layer0/t3"; tags every node created inside
 keep_grads = False   # backward stores .grad on every intermediate tensor too
 anomaly = False      # check every forward and backward result for NaN / inf
+visit_log = None     # a list: backward appends each tensor it visits (`record_visits`); read once per backward
 
 
 class _Switch(contextlib.ContextDecorator):
@@ -125,3 +127,31 @@ def detect_anomaly():
     (which input, and whether that is a leaf: a user input, constant or parameter). The
     recurrent layers (models/layers.py) add the time step, or name the initial state."""
     return _Switch("anomaly", True)
+
+
+def record_visits():
+    """Context manager: backward run inside appends every tensor it visits to a list, in the
+    engine's own order, and `as` gives that list. The root comes first; each tensor made by an
+    op comes when its gradient is complete, just before its op's backward runs (the most
+    recently created first, see minigrad/autograd.py); the leaves come last, in the order they
+    got their first gradient. `viz.animate_backward` draws the walk in this order.
+
+    >>> with mg.record_visits() as visits:
+    ...     loss.backward()
+    >>> visits[0] is loss
+    True
+
+    The list keeps the tensors (and their graph) alive; several backward calls inside append
+    to the same list. A nested `record_visits` takes the visits until it exits.
+    """
+    return _VisitLog()
+
+
+class _VisitLog(_Switch):
+    def __init__(self):
+        super().__init__("visit_log", None)
+
+    def __enter__(self):
+        self.value = []
+        super().__enter__()
+        return self.value

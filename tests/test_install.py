@@ -74,6 +74,11 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     assert tops == {"minigrad", next(t for t in tops if t.endswith(".dist-info"))}, tops
     for module in ["minigrad/models/lstm.py", "minigrad/viz/__main__.py", "minigrad/nn/functional.py"]:
         assert module in names
+    # every package of the checkout is installed (pyproject.toml lists them by hand)
+    for folder, installed in (("minigrad", "minigrad"), ("models", "minigrad/models"), ("viz", "minigrad/viz")):
+        for init in (ROOT / folder).rglob("__init__.py"):
+            package = f"{installed}/{init.relative_to(ROOT / folder).as_posix()}"
+            assert package in names, f"{package} is missing from the wheel: add it to pyproject.toml's packages"
 
 
 @needs_dot

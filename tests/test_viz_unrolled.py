@@ -141,6 +141,20 @@ def test_gru_and_four_gate_cells_are_titled_and_pass_their_states():
     assert states == {"use", "remember"}
 
 
+def test_every_box_lists_only_the_gates_also_in_the_last_step(lstm):
+    """The last step hands on only h, its c stays inside the box: c is still a state, not a gate."""
+    model, loss = lstm
+    boxes = viz.trace_unrolled(loss, params=model, level="cell").find("cell")
+    assert [b.name for b in boxes] == ["LSTM\ni f g o"] * 3
+    mg.manual_seed(0)
+    one_step = viz.trace_unrolled(run(LSTM(3, 4), T=1), level="cell").find("cell")
+    assert [b.name for b in one_step] == ["LSTM\ni f g o"]
+    mg.manual_seed(0)     # the four-gate cell's last step computes no `learn`: titled from the others
+    boxes = viz.trace_unrolled(run(Recurrent(FourGateLSTMCell, 3, 4)), level="cell").find("cell")
+    assert [b.name.split("\n")[0] for b in boxes] == ["four-gate LSTM"] * 3
+    assert not {"remember", "use"} & {gate for b in boxes for gate in b.name.split("\n")[1].split()}
+
+
 def test_a_users_own_loop_in_scopes_is_unrolled():
     """x[t] sliced outside the step scope is drawn inside step t (its only use)."""
     mg.manual_seed(0)

@@ -11,6 +11,12 @@
     norms = viz.gradient_norms(loss)                        # ‖dL/dh_t‖ for every t
     viz.plot_gradient_flow({"LSTM": norms}).savefig("flow.png")
 
+Backpropagation through time, moving: pass the loss *before* backward, and the walk is drawn
+frame by frame in the order the engine visits the tensors (it runs backward itself):
+
+    anim = viz.animate_backward(loss, params=model, level="cell")   # or level="op"
+    anim.save("bptt.gif")                                           # slides; .html: a player page
+
 Legend of the graphs (printed under each picture too; details in viz/render.py):
     value node   rounded box: name, shape, ‖∇‖ = gradient norm; filled by that norm on a log
                  scale, viridis: dark purple = largest, pale yellow = smallest (vanishing);
@@ -27,8 +33,10 @@ back, so it is coloured by ‖dL/d tensor‖ (the total over all the tensor's us
 backward inside `viz.record()` (= `mg.retain_grads()`).
 
 Command line: `python -m minigrad.viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg`
-and `python -m minigrad.viz flow --cells rnn lstm gru --steps 20 -o flow.png` (see viz/cli.py).
+`python -m minigrad.viz flow --cells rnn lstm gru --steps 20 -o flow.png` and
+`python -m minigrad.viz animate --cell rnn --steps 6 --level cell -o bptt.gif` (see viz/cli.py).
 """
+from minigrad.viz.animate import Animation, animate_backward
 from minigrad.viz.colour import LogScale
 from minigrad.viz.draw import GraphTooLargeError, draw_graph, draw_unrolled, trace_graph, trace_unrolled
 from minigrad.viz.flow import gradient_norms, plot_gradient_flow, states_by_scope
@@ -37,6 +45,7 @@ from minigrad.viz.output import OutputPathError
 from minigrad.viz.render import DotNotFoundError, RenderError, RenderTimeoutError, render, to_digraph
 from minigrad.viz.trace import trace
 
-__all__ = ["draw_graph", "draw_unrolled", "render", "record", "watch", "gradient_norms", "plot_gradient_flow",
+__all__ = ["draw_graph", "draw_unrolled", "animate_backward", "Animation", "render", "record", "watch",
+           "gradient_norms", "plot_gradient_flow",
            "states_by_scope", "trace", "trace_graph", "trace_unrolled", "to_digraph", "LogScale",
            "DotNotFoundError", "GraphTooLargeError", "OutputPathError", "RenderError", "RenderTimeoutError"]

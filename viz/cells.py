@@ -29,6 +29,7 @@ _FAMILIES = (  # (the names a cell's values use, in the order of its equations; 
     (("r", "z", "n"), "GRU"),
     (("h",), "RNN"),
 )
+_STATES = {"h", "c", "remember", "use"}   # the states the models' cells hand on: not gates
 
 
 def collapse_cells(graph, title=None):
@@ -68,8 +69,10 @@ def collapse_cells(graph, title=None):
         out.connect(tail, head, edge.grad_norm)
     _drop_parameters(out)
     _bypass_shared_inputs(out)
+    handed_on = {n.name for n in out.nodes.values() if n.kind == "value" and n.name and n.id in box_of}
+    everywhere = {n.name for nodes in inside.values() for n in nodes if n.kind == "value" and n.name}
     for box_id, nodes in inside.items():
-        out.nodes[box_id].name = _title(nodes, out, title)
+        out.nodes[box_id].name = _title(nodes, title, handed_on | _STATES, everywhere)
     place = adopt(out, own_steps(out))
     copy_shared_leaves(out, place)
     mark_recurrent(out, place)
@@ -157,13 +160,19 @@ def _origins(nid, shared, preds):
     return found
 
 
-def _title(nodes, graph, title):
-    """A box's label: the cell family and the gates computed inside ("LSTM\\ni f g o")."""
+def _title(nodes, title, states, everywhere):
+    """A box's label: the cell family and the gates computed inside ("LSTM\\ni f g o").
+
+    The states (`states`: the names of values handed on from any step, h and c say) are not
+    gates, also in the last step, which hands on only h. The family is guessed from the names
+    inside the box, else from those of all boxes (the last step of a cell may compute fewer).
+    """
     names = list(dict.fromkeys(n.name for n in nodes if n.kind == "value" and n.name))
-    family = next((f for f, _ in _FAMILIES if set(f) <= set(names)), ())
+    family = next((f for f, _ in _FAMILIES if set(f) <= set(names)), None)
+    if family is None:
+        family = next((f for f, _ in _FAMILIES if set(f) <= everywhere), ())
     if title is None:
         title = dict(_FAMILIES).get(family, "cell")
     names.sort(key=lambda n: family.index(n) if n in family else len(family))
-    drawn = {v.name for v in nodes if v.id in graph.nodes}
-    gates = [n for n in names if n not in drawn]
+    gates = [n for n in names if n not in states]
     return f"{title}\n{' '.join(gates)}" if gates else title

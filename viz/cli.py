@@ -3,6 +3,7 @@
     python -m minigrad.viz unrolled --cell lstm --steps 4 --level cell -o lstm.svg [--flow lstm_flow.png]
     python -m minigrad.viz unrolled --cell rnn --steps 3 --level op -o rnn_ops.png
     python -m minigrad.viz flow --cells rnn lstm gru --steps 30 -o flow.png
+    python -m minigrad.viz animate --cell lstm --steps 6 --level cell -o bptt.gif   (or bptt.html)
 
 The model is a layer of the cell (models.Recurrent) on a random sequence x; the loss is
 the sum of h at the last step, so the gradient at every earlier step came back through time.
@@ -14,6 +15,8 @@ fades too.
 import argparse
 import sys
 
+from minigrad.viz.animate import FORMATS as ANIMATION_FORMATS
+from minigrad.viz.animate import animate_backward
 from minigrad.viz.demo import CELLS, FORGET_ROWS, TITLES, make_model, run
 from minigrad.viz.draw import DEFAULT_MAX_NODES, GraphTooLargeError, draw_unrolled
 from minigrad.viz.flow import gradient_norms, plot_gradient_flow
@@ -66,6 +69,33 @@ def unrolled(args):
     return 0
 
 
+def animate(args):
+    out = check_output(args.output, "-o")          # every output is checked before any work
+    if out.suffix.lower() not in ANIMATION_FORMATS:
+        raise ValueError(f"animate: cannot tell the format of {str(out)!r} from its suffix; "
+                         f"use one of {', '.join(ANIMATION_FORMATS)}")
+    model = _model(args, args.cell)
+    loss, _ = run(model, args.steps, args.batch, args.seed, backward=False)
+    try:
+        anim = animate_backward(loss, params=model, level=args.level, max_frames=args.max_frames,
+                                max_nodes=args.max_nodes, timeout=args.timeout or None,
+                                cell_title=TITLES[args.cell],
+                                title=f"{TITLES[args.cell]} unrolled over {args.steps} steps, "
+                                      f"L = sum(h_{args.steps - 1}): backward, step by step")
+        anim.save(out, frame_ms=args.frame_ms, last_ms=args.last_ms, dpi=args.dpi, max_width=args.width)
+    except GraphTooLargeError as exc:
+        raise GraphTooLargeError(
+            f"animate: the {args.level}-level picture of {args.steps} steps would have {exc.nodes} "
+            f"nodes, more than --max-nodes {args.max_nodes}; use {_smaller(args)}, or raise --max-nodes") from None
+    except RenderTimeoutError:
+        raise RenderTimeoutError(
+            f"animate: dot did not finish drawing {out} within {args.timeout:g} s and was stopped "
+            f"(nothing was written); use {_smaller(args)}, or allow more time with --timeout "
+            f"(0: no limit)") from None
+    print(f"wrote {out} ({len(anim)} frames)")
+    return 0
+
+
 def _smaller(args):
     fewer = "fewer --steps"
     return fewer if args.level == "cell" else f"--level cell (one box per step) or {fewer}"
@@ -99,7 +129,7 @@ def _save_plot(norms, path, steps, flag):
 
 def _parser():
     parser = argparse.ArgumentParser(prog="python -m minigrad.viz", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(required=True, metavar="{unrolled,flow}")
+    sub = parser.add_subparsers(required=True, metavar="{unrolled,flow,animate}")
 
     p = sub.add_parser("unrolled", help="the unrolled graph of one cell")
     p.add_argument("--cell", choices=list(CELLS), default="lstm", help="(default: %(default)s)")
@@ -124,7 +154,41 @@ def _parser():
     p.add_argument("-o", "--output", required=True,
                    help="plot file (.png, .svg, .pdf; missing folders are created)")
     p.set_defaults(command=flow)
+
+    p = sub.add_parser("animate", help="backpropagation through time, moving: a GIF or an HTML player")
+    p.add_argument("--cell", choices=list(CELLS), default="lstm", help="(default: %(default)s)")
+    _model_options(p, steps=6, hidden=8, input_size=4, batch=2)
+    p.add_argument("--level", choices=["op", "cell"], default="cell",
+                   help="cell: one frame per time step; op: every op, its visits in groups "
+                        "(default: %(default)s)")
+    p.add_argument("--max-frames", type=int, default=60,
+                   help="op level: group the visits into about this many frames (default: %(default)s)")
+    p.add_argument("--frame-ms", type=_positive, default=None, metavar="MS",
+                   help="milliseconds per frame (default: the walk takes about 8 s)")
+    p.add_argument("--last-ms", type=_positive, default=2500, metavar="MS",
+                   help="pause on the last frame (default: %(default)s)")
+    p.add_argument("--dpi", type=_positive, default=None,
+                   help="GIF resolution (default: up to 96, at most --width pixels wide)")
+    p.add_argument("--width", type=int, default=1920, help="GIF: at most this many pixels wide (default: %(default)s)")
+    p.add_argument("--max-nodes", type=int, default=DEFAULT_MAX_NODES,
+                   help="refuse larger pictures (default: %(default)s)")
+    p.add_argument("--timeout", type=_seconds, default=DOT_TIMEOUT, metavar="SECONDS",
+                   help="stop dot after this long, for the layout and again for the frames "
+                        "(default: %(default)s; 0: no limit)")
+    p.add_argument("-o", "--output", required=True,
+                   help=".gif (slides) or .html (a page with play/pause and a slider; missing folders are created)")
+    p.set_defaults(command=animate)
     return parser
+
+
+def _positive(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
+    return value
 
 
 def _seconds(text):

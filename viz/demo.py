@@ -32,9 +32,10 @@ def make_model(cell, input_size=3, hidden_size=4, num_layers=1, forget_bias=None
     return model
 
 
-def run(model, steps, batch=2, seed=1):
+def run(model, steps, batch=2, seed=1, backward=True):
     """Run `model` on a random (steps, batch, input_size) sequence x and backpropagate the
-    loss L = sum(h at the last step) inside `viz.record()`. Returns (L, x)."""
+    loss L = sum(h at the last step) inside `viz.record()` (backward=False: leave that to
+    the caller, e.g. `viz.animate_backward`). Returns (L, x)."""
     rng = np.random.default_rng(seed)
     x = mg.tensor(rng.standard_normal((steps, batch, model.input_size)).astype(np.float32),
                   requires_grad=True)
@@ -43,5 +44,6 @@ def run(model, steps, batch=2, seed=1):
         output, _ = model(x)
         loss = output[-1].sum()
         loss.name = "L"
-        loss.backward()
+        if backward:
+            loss.backward()
     return loss, x

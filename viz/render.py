@@ -80,32 +80,16 @@ def to_digraph(graph, grads=True, rankdir="LR", scale=None, title=None):
             than parameters, whose summed gradients take the colour of the nearer end).
         title: printed above the legend.
     """
-    if scale is None and grads:
-        scale = (LogScale.from_values(graph.grad_norms())
-                 or LogScale.from_values(graph.grad_norms(params=True)))
-    if not grads:
-        scale = None
-    dot = graphviz.Digraph(name="minigrad", graph_attr={
-        "rankdir": rankdir, "newrank": "true", "fontname": FONT, "bgcolor": "white",
-        "nodesep": "0.3", "ranksep": "0.4", "labelloc": "b", "fontsize": "18"},
-        node_attr={"fontname": FONT, "fontsize": "14"}, edge_attr={"fontname": FONT})
-    hint = None
-    inner = [n for n in graph.nodes.values() if n.kind == "value" and not n.leaf]
-    if grads and inner and all(n.grad_norm is None for n in inner):
-        hint = ("no gradients kept on intermediate values: run loss.backward() inside "
-                "`with viz.record():`, or call viz.watch(loss) before it")
-    recurrent = any(e.recurrent for e in graph.edges)
-    shared = any(n.shared for n in graph.nodes.values())
-    dot.attr(label=legend_label(scale, title or graph.title, recurrent, hint, shared))
+    scale = colour_scale(graph, grads, scale)
+    dot = graphviz.Digraph(name="minigrad", graph_attr={"rankdir": rankdir, **GRAPH_ATTRS},
+                           node_attr=NODE_ATTRS, edge_attr=EDGE_ATTRS)
+    dot.attr(label=legend(graph, grads, scale, title))
 
     bodies = {None: dot}
     for cid, cluster in graph.clusters.items():
-        top = cluster.parent is None
-        bodies[cid] = graphviz.Digraph(name="cluster_" + cid, graph_attr={
-            "label": cluster.label, "style": "rounded", "color": "#888888" if top else "#bbbbbb",
-            "penwidth": "1.5", "fontsize": "22" if top else "16", "margin": "12", "labelloc": "t"})
+        bodies[cid] = graphviz.Digraph(name="cluster_" + cid, graph_attr=cluster_attrs(cluster))
     for node in graph.nodes.values():
-        bodies[node.cluster].node(node.id, **_node_attrs(node, grads, scale))
+        bodies[node.cluster].node(node.id, **node_attrs(node, grads, scale))
     depth = {cid: _depth(graph.clusters, cid) for cid in graph.clusters}
     for cid in sorted(graph.clusters, key=lambda c: -depth[c]):   # innermost first
         children = [c for c, cl in graph.clusters.items() if cl.parent == cid]
@@ -117,8 +101,42 @@ def to_digraph(graph, grads=True, rankdir="LR", scale=None, title=None):
     for ids in graph.same_rank:
         dot.body.append("\t{rank=same; " + " ".join(graphviz.quoting.quote(i) for i in ids) + "}\n")
     for edge in graph.edges:
-        dot.edge(edge.tail, edge.head, **_edge_attrs(edge, grads, scale))
+        dot.edge(edge.tail, edge.head, **edge_attrs(edge, grads, scale))
     return dot
+
+
+GRAPH_ATTRS = {"newrank": "true", "fontname": FONT, "bgcolor": "white", "nodesep": "0.3",
+               "ranksep": "0.4", "labelloc": "b", "fontsize": "18"}
+NODE_ATTRS = {"fontname": FONT, "fontsize": "14"}
+EDGE_ATTRS = {"fontname": FONT}
+
+
+def colour_scale(graph, grads=True, scale=None):
+    """The LogScale a picture of `graph` is coloured with (None with grads=False): `scale`, else
+    from this graph's norms, parameters aside (see to_digraph)."""
+    if not grads:
+        return None
+    return scale or (LogScale.from_values(graph.grad_norms())
+                     or LogScale.from_values(graph.grad_norms(params=True)))
+
+
+def legend(graph, grads, scale, title=None):
+    """The legend under a picture of `graph` (an HTML-like label, see viz/legend.py)."""
+    hint = None
+    inner = [n for n in graph.nodes.values() if n.kind == "value" and not n.leaf]
+    if grads and inner and all(n.grad_norm is None for n in inner):
+        hint = ("no gradients kept on intermediate values: run loss.backward() inside "
+                "`with viz.record():`, or call viz.watch(loss) before it")
+    recurrent = any(e.recurrent for e in graph.edges)
+    shared = any(n.shared for n in graph.nodes.values())
+    return legend_label(scale, title or graph.title, recurrent, hint, shared)
+
+
+def cluster_attrs(cluster):
+    """The Graphviz attributes of a cluster: a time step, or a layer holding steps."""
+    top = cluster.parent is None
+    return {"label": cluster.label, "style": "rounded", "color": "#888888" if top else "#bbbbbb",
+            "penwidth": "1.5", "fontsize": "22" if top else "16", "margin": "12", "labelloc": "t"}
 
 
 def picture_format(path):
@@ -163,8 +181,9 @@ def render(graph, path, dpi=144, timeout=DOT_TIMEOUT):
     return write_output(path, run_dot(graph, fmt, timeout, path.name))
 
 
-def run_dot(graph, fmt, timeout=DOT_TIMEOUT, what="the graph"):
-    """The bytes of `graph` (a Digraph) drawn by `dot` in format `fmt`, within `timeout` seconds.
+def run_dot(graph, fmt, timeout=DOT_TIMEOUT, what="the graph", engine=None, options=()):
+    """The bytes of `graph` (a Digraph, or DOT source: several graphs give their pictures one
+    after the other) drawn by `dot` in format `fmt`, within `timeout` seconds.
 
     On a timeout `dot` is killed and waited for (no process is left behind) and
     RenderTimeoutError is raised.
@@ -172,9 +191,10 @@ def run_dot(graph, fmt, timeout=DOT_TIMEOUT, what="the graph"):
     exe = shutil.which("dot")
     if exe is None:
         raise DotNotFoundError(INSTALL_HINT.format(what=what))
-    command = [exe, f"-K{graph.engine}", f"-T{fmt}"]
+    source = graph if isinstance(graph, str) else graph.source
+    command = [exe, f"-K{engine or getattr(graph, 'engine', 'dot')}", f"-T{fmt}", *options]
     try:   # run() kills dot and waits for it when the time is up
-        done = subprocess.run(command, input=graph.source.encode("utf-8"), capture_output=True,
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
                               timeout=timeout)
     except subprocess.TimeoutExpired:
         raise RenderTimeoutError(
@@ -192,7 +212,8 @@ def run_dot(graph, fmt, timeout=DOT_TIMEOUT, what="the graph"):
     return done.stdout
 
 
-def _node_attrs(node, grads, scale):
+def node_attrs(node, grads, scale):
+    """The Graphviz attributes of a node (see the legend in the module docstring)."""
     if node.kind == "op":
         wide = len(node.name) > 2
         return {"label": node.name, "shape": "ellipse" if wide else "circle",
@@ -228,7 +249,8 @@ def _html_label(text, colour):
     return f'<<font color="{colour}">' + "<br/>".join(lines) + "</font>>"
 
 
-def _edge_attrs(edge, grads, scale):
+def edge_attrs(edge, grads, scale):
+    """The Graphviz attributes of an edge: coloured like the value it carries, bold if recurrent."""
     colour = (scale.colour(edge.grad_norm) if scale is not None else None)
     if colour is None:
         colour = NO_GRADIENT_LINE if grads else "#333333"
