@@ -10,8 +10,10 @@ of characters per second, peak RSS, and the ratios of minigrad to the others. Ru
 Python that has torch (the harness's PyTorch peers need it) and this project importable.
 
 Implementations: the harness's `torch_fused`, `torch_cells`, `numpy_manual` and `minigrad`
-(the composed `models.LSTM`), and `minigrad_fused`: the same harness code with
-`models.LSTM` building `LSTM(..., fused=True)`. Every run's JSON line is also appended to
+(the composed `models.LSTM`), `minigrad_fused`: the same harness code with `models.LSTM`
+building `LSTM(..., fused=True)`, and `minigrad_compiled`: the same harness code with its
+training step's forward, loss, zero_grad, backward and clip in one `mg.compile`d function
+(Adam steps eagerly after it). Every run's JSON line is also appended to
 --log; a config whose runs disagree on loss_first/loss_last is flagged, since the same
 weights and batches must give the same losses.
 """
@@ -24,14 +26,17 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_fused"]
+IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_fused", "minigrad_compiled"]
 STEPS = {"small": ["--steps", "40", "--warmup", "5"], "medium": ["--steps", "10", "--warmup", "2"]}
 
 # `python -c` program for the minigrad implementations. The harness imports `models` as a
 # top-level package; the project installs it as `minigrad.models`, so the launcher hands the
-# harness that package (made fused for minigrad_fused), then runs the harness as usual.
+# harness that package (made fused for minigrad_fused), then runs the harness as usual. For
+# minigrad_compiled it also gives the harness's Impl a train_step that runs the harness's own
+# forward to clip (Impl._loss, zero_grad, backward, clip_grad_norm_) as one mg.compile'd
+# function, then Adam eagerly, as the harness's train_step does (the harness is not changed).
 LAUNCHER = """
-import runpy, sys
+import os, runpy, sys
 sys.path.insert(0, {root!r})
 from minigrad import models
 
@@ -42,6 +47,26 @@ if {fused!r}:
 
     models.LSTM = FusedLSTM
 sys.modules["models"] = models
+if {compiled!r}:
+    sys.path.insert(0, os.path.dirname({run_py!r}))
+    import common, minigrad_impl
+    import minigrad as mg
+
+    def _forward_to_clip(impl, x, y, state):
+        loss, state = impl._loss(x, y, state)
+        impl.opt.zero_grad()
+        loss.backward()
+        mg.nn.utils.clip_grad_norm_(impl.params, common.CLIP)
+        return loss, tuple(s.detach() for s in state)
+
+    def train_step(self, x, y):
+        if not hasattr(self, "compiled_step"):
+            self.compiled_step = mg.compile(_forward_to_clip)
+        loss, self.state = self.compiled_step(self, x, y, self.state)
+        self.opt.step()
+        return float(loss.data)
+
+    minigrad_impl.Impl.train_step = train_step
 sys.argv = [{run_py!r}] + sys.argv[1:]
 runpy.run_path({run_py!r}, run_name="__main__")
 """
@@ -50,10 +75,11 @@ runpy.run_path({run_py!r}, run_name="__main__")
 def run_once(harness, impl, config, extra):
     """One harness run; returns its JSON result (a dict), or raises with the harness's output."""
     run_py = os.path.join(harness, "run.py")
-    args = ["--impl", "minigrad" if impl == "minigrad_fused" else impl, "--minigrad-root", ROOT,
+    args = ["--impl", "minigrad" if impl.startswith("minigrad") else impl, "--minigrad-root", ROOT,
             "--config", config, *extra]
     if impl.startswith("minigrad"):
-        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, fused=impl == "minigrad_fused")
+        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, fused=impl == "minigrad_fused",
+                                   compiled=impl == "minigrad_compiled")
         command = [sys.executable, "-c", launcher, *args]
     else:
         command = [sys.executable, run_py, *args]
@@ -92,7 +118,7 @@ def summary(results, configs, budget):
         lines.append(f"| {impl} | " + " | ".join(cells) + f" | {rss_cell} |")
     if not budget:
         lines.append("")
-        for mine in ("minigrad", "minigrad_fused"):
+        for mine in ("minigrad", "minigrad_fused", "minigrad_compiled"):
             for config in configs:
                 ratios = [f"{medians[config, mine] / medians[config, other]:.2f}x {other}"
                           for other in ("numpy_manual", "torch_cells", "torch_fused")

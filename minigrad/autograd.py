@@ -9,13 +9,14 @@
     3. Leaves add their gradient to `.grad` at the end; the ops free what they saved as they go.
 
 This is how PyTorch's engine orders the graph too (each node has a sequence number), and it
-needs no separate pass to sort the graph first.
+needs no separate pass to sort the graph first. Inside `mg.record_visits()` the walk reports the
+tensors in the order it visits them (the root, step 2's order, then the leaves).
 """
 from heapq import heappop, heappush
 
 import numpy as np
 
-from minigrad import grad_mode, versions
+from minigrad import function, grad_mode, versions
 from minigrad.function import check_finite
 from minigrad.lazy_grad import LazyGrad
 from minigrad.tensor import Tensor
@@ -49,11 +50,14 @@ def run_backward(root, grad, retain_graph=False):
     if not root.requires_grad:
         raise RuntimeError("backward: this tensor does not require grad and has no grad_fn; "
                            "create a leaf with requires_grad=True (and compute outside mg.no_grad())")
+    if function.tracer is not None:  # mg.compile refuses hooks, retain_grads, detect_anomaly
+        function.tracer.check_backward(root)
     root._g = _seed(root, grad)
     root._g_owned = False
     epoch_now = versions.epoch
     keep_all = grad_mode.keep_grads
     anomaly = grad_mode.anomaly
+    visits = grad_mode.visit_log  # None, or a list to report the visit order in (mg.record_visits)
     queue = []  # (-seq, tensor): a heap that pops the most recently created node first
     leaves = []
     if root.grad_fn is None:
@@ -63,12 +67,16 @@ def run_backward(root, grad, retain_graph=False):
     try:
         while queue:
             tensor = heappop(queue)[1]
+            if visits is not None:
+                visits.append(tensor)
             fn = tensor.grad_fn
             if tensor._hooks is None and not (keep_all or tensor._retain) and (
-                    fn.accepts_lazy or type(tensor._g) is np.ndarray):
+                    fn.accepts_lazy or isinstance(tensor._g, np.ndarray)):
                 grad = tensor._g  # the common case: nothing to materialize, call or keep
                 tensor._g = None
             else:
+                if function.tracer is not None:
+                    function.tracer.refuse_hooks(tensor)
                 keep = keep_all or tensor._retain
                 grad, owned = _take_grad(tensor, fn.accepts_lazy and not keep)
                 if keep:
@@ -93,7 +101,7 @@ def run_backward(root, grad, retain_graph=False):
                                        f"{pgrad.shape} for an input of shape {data.shape}")
                 lazy = isinstance(pgrad, LazyGrad)
                 if not lazy:
-                    if type(pgrad) is not np.ndarray:  # numpy gives 0-d results as scalars
+                    if not isinstance(pgrad, np.ndarray):  # numpy gives 0-d results as scalars
                         pgrad = np.asarray(pgrad)
                     if pgrad.dtype is not data.dtype and pgrad.dtype != data.dtype:
                         pgrad = pgrad.astype(data.dtype)
@@ -109,6 +117,8 @@ def run_backward(root, grad, retain_graph=False):
                         heappush(queue, (-parent.grad_fn.seq, parent))
                 else:
                     _accumulate(parent, pgrad, lazy)
+        if visits is not None:
+            visits.extend(leaves)
         for leaf in leaves:  # all their uses are done: their gradients are complete
             grad, owned = _take_grad(leaf, False)
             _store_grad(leaf, grad, owned)
@@ -151,7 +161,7 @@ def _accumulate(tensor, grad, lazy):
     """Sum `grad` into the pending gradient of `tensor` (the first one is kept as it is):
     add into an array of our own, never in place into an array another node may share."""
     pending = tensor._g
-    if type(pending) is np.ndarray:
+    if isinstance(pending, np.ndarray):  # (isinstance: mg.compile's traced arrays too)
         if tensor._g_owned:
             if lazy:
                 grad.add_to(pending)
@@ -159,7 +169,7 @@ def _accumulate(tensor, grad, lazy):
                 pending += grad
         else:
             total = grad.add_to(pending.copy()) if lazy else pending + grad
-            tensor._g = total if type(total) is np.ndarray else np.asarray(total)  # 0-d: a scalar
+            tensor._g = total if isinstance(total, np.ndarray) else np.asarray(total)  # 0-d: a scalar
             tensor._g_owned = True
     elif not (lazy and pending.absorb(grad)):  # two lazy parts that do not combine
         buffer = _materialize(pending, tensor)

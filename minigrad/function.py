@@ -14,6 +14,7 @@ from minigrad.tensor import Tensor
 
 _new_tensor = object.__new__
 _next_seq = itertools.count(1).__next__  # numbers the recorded nodes in creation order
+tracer = None  # while mg.compile traces a call: its recorder, told of each op (compile/trace.py)
 
 
 class Function:
@@ -34,6 +35,8 @@ class Function:
         fn = cls.__new__(cls)
         if params:
             fn.__dict__.update(params)
+        if tracer is not None:  # mg.compile: give forward traced arrays (parameters included)
+            tracer.enter(inputs)
         try:
             if len(inputs) == 1:
                 data = fn.forward(inputs[0].data)
@@ -43,7 +46,7 @@ class Function:
                 data = fn.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as exc:
             raise fn.shape_error(inputs, exc) from None
-        if type(data) is not np.ndarray:
+        if not isinstance(data, np.ndarray):  # (isinstance: a traced array stays traced)
             data = np.asarray(data)
         out = _new_tensor(Tensor)
         out.data = data

@@ -41,11 +41,54 @@ def test_launcher_runs_the_harness_with_the_installed_models_package(tmp_path, f
     run_py.write_text("import sys\nimport minigrad.models\nfrom models import LSTM\n"
                       "import models\nassert models.LSTMCell is minigrad.models.LSTMCell\n"
                       "print('fused' if LSTM(3, 4).fused else 'composed', sys.argv[1:])\n")
-    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), fused=fused)
+    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), fused=fused, compiled=False)
     done = subprocess.run([sys.executable, "-c", program, "--impl", "minigrad"], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ("fused" if fused else "composed") + " ['--impl', 'minigrad']"
+
+
+def test_compiled_launcher_runs_the_harness_step_compiled_with_the_same_losses(tmp_path):
+    """minigrad_compiled: the harness's own Impl (here a small stand-in with its interface), its
+    train_step replaced by one that compiles _loss + zero_grad + backward + clip; Adam eager."""
+    (tmp_path / "common.py").write_text("CLIP = 0.5\n")
+    (tmp_path / "minigrad_impl.py").write_text(
+        "import numpy as np\nimport minigrad as mg\nfrom minigrad import nn, optim\n"
+        "from models import LSTM\nimport common\n\n"
+        "class Impl:\n"
+        "    def __init__(self):\n"
+        "        mg.manual_seed(0)\n"
+        "        self.lstm, self.fc = LSTM(5, 4), nn.Linear(4, 5)\n"
+        "        self.params = list(self.lstm.parameters()) + list(self.fc.parameters())\n"
+        "        self.opt = optim.Adam(self.params, lr=0.01)\n"
+        "        self.state = None\n\n"
+        "    def _loss(self, x, y, state):\n"
+        "        out, state = self.lstm(nn.functional.one_hot(np.ascontiguousarray(x.T), 5, dtype=mg.float32), state)\n"
+        "        logits = self.fc(out.reshape(-1, 4))\n"
+        "        return nn.functional.cross_entropy(logits, np.ascontiguousarray(y.T).reshape(-1)), state\n\n"
+        "    def train_step(self, x, y):\n"
+        "        loss, state = self._loss(x, y, self.state)\n"
+        "        self.opt.zero_grad()\n"
+        "        loss.backward()\n"
+        "        nn.utils.clip_grad_norm_(self.params, common.CLIP)\n"
+        "        self.opt.step()\n"
+        "        self.state = tuple(s.detach() for s in state)\n"
+        "        return float(loss.data)\n")
+    run_py = tmp_path / "run.py"
+    run_py.write_text(
+        "import importlib, sys\nimport numpy as np\nImpl = importlib.import_module('minigrad_impl').Impl\n"
+        "ids = np.random.default_rng(0).integers(0, 5, (6, 3, 9))\n"
+        "impl = Impl()\n"
+        "print(repr([impl.train_step(w[:, :-1], w[:, 1:]) for w in ids]))\n"
+        "print(getattr(impl, 'compiled_step', None) is not None and impl.compiled_step.replays)\n")
+    outputs = []
+    for compiled in (False, True):
+        program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), fused=False, compiled=compiled)
+        done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.split("\n"))
+    assert outputs[1][0] == outputs[0][0]  # the same six losses, to the last digit
+    assert outputs[0][1] == "False" and outputs[1][1] == "4"  # traced twice (state None, then given)
 
 
 def test_missing_harness_is_a_clear_error(tmp_path):

@@ -6,6 +6,7 @@ matmul for exactly 2-d and 3-d operands, as in torch.
 """
 import numpy as np
 
+from minigrad import function
 from minigrad.function import Function, unbroadcast
 from minigrad.lazy_grad import OuterGrad
 
@@ -78,9 +79,11 @@ def one_hot_rows(a):
 
 
 def matmul(a, b):
-    """a @ b for tensors: a row gather when `a` is a big constant one-hot matrix, else MatMul."""
+    """a @ b for tensors: a row gather when `a` is a big constant one-hot matrix, else MatMul.
+    (Not while mg.compile traces: whether a is one-hot depends on its values, which change
+    from call to call; the plain product gives the same numbers.)"""
     if (not a.requires_grad and a.data.ndim == 2 and b.data.ndim == 2
-            and a.data.size >= ONE_HOT_MIN_SIZE):
+            and a.data.size >= ONE_HOT_MIN_SIZE and function.tracer is None):
         rows = one_hot_rows(a.data)
         if rows is not None:
             return OneHotMatMul.apply(a, b, rows=rows)

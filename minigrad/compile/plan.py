@@ -1,0 +1,490 @@
+"""The plan: the recorded numpy calls of one traced call, as a flat program over buffers made
+once, that a later call with the same signature replays.
+
+From the recording (trace.py) to the program, in four steps:
+
+  1. Keep what matters: a call is kept if it draws random numbers, checks a guard, writes into
+     memory that outlives the call (a parameter's .grad, say), or makes a value that a kept
+     call, a returned tensor or a parameter's new .grad uses. The rest is dead code.
+  2. Refill: a constant the step made and then wrote into (one_hot's np.zeros) gets its values
+     back where it was made, so nothing leaks from one call into the next.
+  3. Buffers: every temp root (a result of a recorded call) gets a buffer of its bytes. A buffer
+     is free after the last call that uses its root or any view of it; a later result of the
+     same size takes it over (liveness reuse), so the plan needs about as much memory as the
+     most that is alive at once, not the sum of all results. Inputs, returned values and
+     gradients keep buffers of their own.
+  4. Bind: each value becomes an array on its buffer (views included: x.T, x[:, :H], made here
+     once), each call a Python callable with its arrays bound: ufuncs and reductions write into
+     their buffer with out=, other functions are called and their result copied in.
+
+Replaying is then: copy the inputs in, call each step, bind the gradient buffers to the
+parameters' .grad, and return copies of the returned values. `str(plan)` prints the program.
+"""
+import collections
+import functools
+
+import numpy as np
+
+from minigrad import creation
+from minigrad.compile.trace import GuardFailed, Instr, Ref, _same
+from minigrad.tensor import Tensor
+
+ALIGN = 64  # bytes: every buffer starts on a cache line
+
+
+class Plan:
+    """The program for one signature. Built by api.py from a finished Recorder.
+
+    Args:
+        rec: the Recorder of the traced call.
+        outputs: the returned structure, with ("tensor", Value, name), ("array", Value) and
+            ("const", object) leaves in ("tuple" | "list", [items]) and ("dict", keys, [items]).
+        grads: (tensor, Value) pairs: after a replay, tensor.grad is the value's buffer
+            (tensor is a parameter, or the index of an argument tensor).
+        clears: parameters whose .grad the step sets to None.
+        checks: what must hold before a replay: (tensor, its array, requires_grad, rule,
+            grad, grad array), rule "none" (.grad must be None), "same" (.grad must be that
+            tensor on that array) or "any".
+        input_tensor: per input, whether it came in as a Tensor (else a numpy array).
+        title: what `str(plan)` starts with.
+        reuse: share buffers between values whose lifetimes do not overlap.
+    """
+
+    def __init__(self, rec, outputs, grads, clears, checks, input_tensor, title, reuse=True):
+        self.title = title
+        self.checks, self.clears = checks, clears
+        protected = {v.root.id for _, v in grads} | {v.root.id for v in _output_values(outputs)}
+        program = _refilled(_live(rec.instrs, protected), rec)
+        self.program = program
+        self._names = _names(rec, checks)
+        self._blocks, self._block_of = _allocate(program, rec, protected, reuse)
+        self._bound = {}
+        self.inputs = [(self._array(v), is_tensor) for v, is_tensor in zip(rec.inputs, input_tensor)]
+        self.grads = [(t, self._array(v)) for t, v in grads]
+        self.outputs = _bind_outputs(outputs, self._array)
+        self.steps = _grouped([self._step(instr) for instr in program], program)
+        self.random = any(i.kind == "random" for i in program)
+        self.guards = sum(i.kind == "guard" for i in program)
+        self.stats = _stats(rec, program, self._blocks, self._names)
+        rec.release({root.id for root in rec.roots if not _planned(root)})
+
+    # ---------------------------------------------------------------- replay
+    def check(self, leaves):
+        """None if the plan fits this call, else why not (a parameter changed, ...)."""
+        for t, data, requires_grad, rule, grad, grad_data in self.checks:
+            if t.data is not data:
+                return f"a parameter of shape {data.shape} has a new array (e.g. after .double() or load)"
+            if t.requires_grad != requires_grad:
+                return f"a parameter of shape {data.shape} switched requires_grad"
+            if rule == "none" and t._grad is not None:
+                return f"a parameter of shape {data.shape} has a .grad now (the trace had none)"
+            if rule == "same" and (t._grad is not grad or grad.data is not grad_data):
+                return f"the .grad of a parameter of shape {data.shape} is another tensor than at the trace"
+        return None
+
+    def run(self, leaves):
+        """Replay on the inputs `leaves` (the arguments' tensors and arrays, in order)."""
+        for (buf, is_tensor), leaf in zip(self.inputs, leaves):
+            np.copyto(buf, leaf.data if is_tensor else leaf)
+        state = creation.generator().bit_generator.state if self.random and self.guards else None
+        try:
+            for step in self.steps:
+                step()
+        except GuardFailed:
+            if state is not None:  # the eager call that follows draws the same numbers again
+                creation.generator().bit_generator.state = state
+            raise
+        for target, buf in self.grads:
+            (leaves[target] if type(target) is int else target)._grad = Tensor(buf)
+        for t in self.clears:
+            t._grad = None
+        return _build(self.outputs)
+
+    # ---------------------------------------------------------------- binding
+    def _array(self, v):
+        """The array of value v in the plan: on its buffer, or the trace's own array for
+        external memory and constants the step never writes."""
+        a = self._bound.get(v.id)
+        if a is None:
+            block = self._block_of.get(v.root.id)
+            if 0 in v.shape:
+                a = np.empty(v.shape, v.dtype)
+            elif block is None:
+                a = v.array
+            else:
+                raw, start = block[0], block[1]
+                a = np.ndarray(v.shape, v.dtype, buffer=raw, offset=start + v.offset, strides=v.strides)
+            self._bound[v.id] = a
+        return a
+
+    def _bind(self, obj):
+        if type(obj) is Ref:
+            return self._array(obj.value)
+        t = type(obj)
+        if t is tuple or t is list:
+            return t(self._bind(o) for o in obj)
+        if t is dict:
+            return {k: self._bind(o) for k, o in obj.items()}
+        return obj
+
+    def _step(self, instr):
+        """A callable doing `instr` on the plan's arrays."""
+        kind = instr.kind
+        if kind == "guard":
+            return _guard(self._array(instr.reads[0]), instr.convert, instr.expected, instr.where)
+        args, kwargs = self._bind(instr.args), self._bind(instr.kwargs)
+        fresh = [(path, self._array(v)) for path, v in instr.fresh]
+        if kind == "refill":
+            return functools.partial(np.copyto, *args)
+        if kind == "random":
+            return _draw(instr.fn, args, kwargs, fresh[0][1], instr.random_out)
+        if kind == "out":
+            for name in instr.drop_kwargs:
+                kwargs.pop(name, None)
+            bufs = tuple(buf for _, buf in sorted(fresh, key=lambda item: item[0]))
+            kwargs["out"] = bufs if instr.out_tuple else bufs[0]
+        if kind in ("call", "out"):
+            if isinstance(instr.fn, np.ufunc):
+                if kwargs.get("dtype", 0) is None:
+                    del kwargs["dtype"]  # (Sigmoid's np.negative(x, dtype=None): the default)
+                if set(kwargs) == {"out"} and instr.fn not in (np.maximum, np.minimum):
+                    # outputs as positional arguments: a little faster (numpy deprecates it for
+                    # maximum and minimum only)
+                    out = kwargs.pop("out")
+                    args = (*args, *(out if isinstance(out, tuple) else (out,)))
+            return functools.partial(instr.fn, *args, **kwargs)
+        return _copy(instr.fn, args, kwargs, fresh, instr.label)
+
+    # ---------------------------------------------------------------- printing
+    def __str__(self):
+        s = self.stats
+        lines = [
+            self.title,
+            f"  per call: {s['steps']} numpy calls ({s['guards']} guards, {s['random']} random draws, "
+            f"{s['refills']} refills), {len(self.inputs)} input copies, {len(self.grads)} .grad bound",
+            f"  buffers: {s['buffers']} ({_size(s['buffer_bytes'])}) for {s['temps']} results "
+            f"({_size(s['temp_bytes'])} without reuse); inputs {_size(s['input_bytes'])}; "
+            f"external {s['externals']} arrays ({_size(s['external_bytes'])}), constants {s['consts']}",
+            f"  traced from one eager call: {s['ops']} ops (Function.apply), {s['calls']} numpy calls, "
+            f"{s['allocations']} new arrays ({_size(s['allocated_bytes'])})",
+        ]
+        for pos, instr in enumerate(self.program):
+            lines.append(f"{pos:6d}  " + _describe(instr, self._name))
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _name(self, v):
+        root = v.root
+        block = self._block_of.get(root.id)
+        name = f"b{block[2]}" if block is not None and root.kind == "temp" else self._names[root.id]
+        return name + ("" if v.is_whole else "'")
+
+
+# ------------------------------------------------------------------ 1. live calls
+def _live(instrs, protected):
+    """The calls that matter (module docstring, step 1), in order."""
+    live = set(protected)
+    kept = []
+    for instr in reversed(instrs):
+        keep = instr.kind in ("guard", "random") \
+            or any(w.root.kind in ("external", "input") or w.root.id in live for w in instr.writes) \
+            or any(v.root.id in live for _, v in instr.fresh)
+        if keep:
+            kept.append(instr)
+            live.update(v.root.id for v in instr.reads)
+            live.update(v.root.id for v in instr.writes)
+    kept.reverse()
+    return kept
+
+
+# ------------------------------------------------------------------ 2. refills
+def _refilled(instrs, rec):
+    """The program with a refill of each written constant (that has values to keep) where the
+    constant was made."""
+    used = {v.root.id for instr in instrs for v in (*instr.reads, *instr.writes)}
+    refills = collections.defaultdict(list)
+    for root in rec.roots:
+        if root.kind == "const" and root.written and root.snapshot is not None and root.id in used:
+            v = rec.value_of(root.array)
+            refills[root.created_at].append(Instr("refill", np.copyto, (Ref(v), root.snapshot), {}, [], [],
+                                                  [v], "refill"))
+    if not refills:
+        return list(instrs)
+    position = {id(instr): k for k, instr in enumerate(rec.instrs)}
+    program = []
+    pending = sorted(refills)
+    for instr in instrs:
+        at = position[id(instr)]
+        while pending and pending[0] <= at:
+            program += refills[pending.pop(0)]
+        program.append(instr)
+    return program
+
+
+# ------------------------------------------------------------------ 3. buffers
+def _planned(root):
+    """Whether the plan gives this root a buffer (inputs, results, written constants)."""
+    return root.kind in ("input", "temp") or (root.kind == "const" and root.written)
+
+
+def _allocate(program, rec, protected, reuse):
+    """Buffers for the planned roots: {root id: (raw bytes, start, block number)}, and the blocks."""
+    first, last = {}, {}
+    for pos, instr in enumerate(program):
+        for v in (*instr.reads, *instr.writes, *(v for _, v in instr.fresh)):
+            first.setdefault(v.root.id, pos)
+            last[v.root.id] = pos
+    roots = {root.id: root for root in rec.roots}
+    for v in rec.inputs:
+        first[v.root.id], last[v.root.id] = -1, len(program)
+    starting, ending = collections.defaultdict(list), collections.defaultdict(list)
+    for rid, pos in first.items():
+        if _planned(roots[rid]):
+            starting[pos].append(rid)
+            ending[last[rid]].append(rid)
+    blocks, block_of, free = [], {}, collections.defaultdict(list)
+    for pos in sorted(set(starting) | set(ending)):
+        for rid in starting.get(pos, ()):
+            nbytes = roots[rid].nbytes
+            shared = reuse and roots[rid].kind == "temp" and rid not in protected
+            if shared and free[nbytes]:
+                block = free[nbytes].pop()
+            else:
+                raw = np.empty(nbytes + ALIGN, np.uint8)
+                block = (raw, -raw.ctypes.data % ALIGN, len(blocks), nbytes)
+                blocks.append(block)
+            block_of[rid] = block
+        for rid in ending.get(pos, ()):
+            if reuse and roots[rid].kind == "temp" and rid not in protected:
+                free[roots[rid].nbytes].append(block_of[rid])
+    for rid in protected:  # returned values that are neither results nor inputs: their own buffer
+        if rid not in block_of and _planned(roots[rid]):
+            raw = np.empty(roots[rid].nbytes + ALIGN, np.uint8)
+            block_of[rid] = (raw, -raw.ctypes.data % ALIGN, len(blocks), roots[rid].nbytes)
+            blocks.append(block_of[rid])
+    return blocks, block_of
+
+
+# ------------------------------------------------------------------ 4. steps
+def _guard(buf, convert, expected, where):
+    def guard():
+        if not _same(convert(buf), expected):
+            raise GuardFailed(where)
+    return guard
+
+
+def _draw(name, args, kwargs, buf, out_ok):
+    """A draw from minigrad's generator of the moment (mg.manual_seed makes a new one)."""
+    if out_ok:
+        def draw():
+            getattr(creation.generator(), name)(*args, out=buf, **kwargs)
+    else:
+        shape = buf.shape
+
+        def draw():
+            result = getattr(creation.generator(), name)(*args, **kwargs)
+            if np.shape(result) != shape:
+                raise GuardFailed(f"generator().{name} drew shape {np.shape(result)}, traced {shape}")
+            np.copyto(buf, result)
+    return draw
+
+
+def _copy(fn, args, kwargs, fresh, label):
+    """fn(...) for a function without out=: its result copied into the planned buffer(s),
+    after checking the shape (which may depend on the values: x[mask])."""
+    if len(fresh) == 1 and fresh[0][0] == ():
+        buf = fresh[0][1]
+        shape = buf.shape
+
+        def copy():
+            result = fn(*args, **kwargs)
+            if getattr(result, "shape", ()) != shape:
+                raise GuardFailed(f"{label} gave shape {np.shape(result)}, traced {shape}")
+            np.copyto(buf, result)
+        return copy
+
+    def copy_parts():
+        result = fn(*args, **kwargs)
+        for path, buf in fresh:
+            part = result
+            for k in path:
+                part = part[k]
+            if getattr(part, "shape", ()) != buf.shape:
+                raise GuardFailed(f"{label} gave shape {np.shape(part)}, traced {buf.shape}")
+            np.copyto(buf, part)
+    return copy_parts
+
+
+def _grouped(steps, program):
+    """The steps, with each run of calls made under a numpy errstate other than the one at the
+    start of the trace (np.errstate(over="ignore") around an exp) replayed under it."""
+    out, k = [], 0
+    while k < len(steps):
+        state = program[k].errstate
+        if state is None:
+            out.append(steps[k])
+            k += 1
+            continue
+        j = k
+        while j < len(steps) and program[j].errstate == state:
+            j += 1
+        out.append(_under(state, steps[k:j]))
+        k = j
+    return out
+
+
+def _under(state, steps):
+    def run():
+        with np.errstate(**state):
+            for step in steps:
+                step()
+    return run
+
+
+# ------------------------------------------------------------------ outputs
+def _output_values(spec):
+    kind = spec[0]
+    if kind in ("tensor", "array"):
+        yield spec[1]
+    elif kind in ("tuple", "list"):
+        for item in spec[1]:
+            yield from _output_values(item)
+    elif kind == "dict":
+        for item in spec[2]:
+            yield from _output_values(item)
+
+
+def _bind_outputs(spec, array):
+    kind = spec[0]
+    if kind == "tensor":
+        return (kind, array(spec[1]), spec[2])
+    if kind == "array":
+        return (kind, array(spec[1]))
+    if kind in ("tuple", "list"):
+        return (kind, [_bind_outputs(item, array) for item in spec[1]])
+    if kind == "dict":
+        return (kind, spec[1], [_bind_outputs(item, array) for item in spec[2]])
+    return spec
+
+
+def _build(spec):
+    """The returned structure of a replay: new tensors and arrays holding copies of the values
+    (the buffers are written again by the next call)."""
+    kind = spec[0]
+    if kind == "tensor":
+        t = Tensor(spec[1].copy())
+        t.name = spec[2]
+        return t
+    if kind == "array":
+        return spec[1].copy()
+    if kind == "tuple":
+        return tuple(_build(item) for item in spec[1])
+    if kind == "list":
+        return [_build(item) for item in spec[1]]
+    if kind == "dict":
+        return dict(zip(spec[1], (_build(item) for item in spec[2])))
+    return spec[1]
+
+
+# ------------------------------------------------------------------ printing
+def _names(rec, checks):
+    """Names of the roots that are not buffers: in0.. inputs, p0.. parameters (and g0.. their
+    .grad), x0.. other external arrays, c0.. constants."""
+    names, counts = {}, collections.Counter()
+    for k, v in enumerate(rec.inputs):
+        names[v.root.id] = f"in{k}"
+    for k, (_, data, *_, grad_data) in enumerate(checks):
+        names.setdefault(rec.value_of(data).root.id, f"p{k}")
+        if grad_data is not None:
+            names.setdefault(rec.value_of(grad_data).root.id, f"g{k}")
+    for root in rec.roots:
+        if root.id not in names:
+            prefix = {"external": "x", "const": "c", "temp": "t", "input": "in"}[root.kind]
+            names[root.id] = f"{prefix}{counts[prefix]}"
+            counts[prefix] += 1
+    return names
+
+
+def _size(nbytes):
+    for unit in ("B", "KB", "MB", "GB"):
+        if nbytes < 1024 or unit == "GB":
+            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+
+
+def _stats(rec, program, blocks, names):
+    temps = [r for r in rec.roots if r.kind == "temp"]
+    externals = [r for r in rec.roots if r.kind == "external"]
+    return {
+        "steps": len(program), "guards": sum(i.kind == "guard" for i in program),
+        "random": sum(i.kind == "random" for i in program), "refills": sum(i.kind == "refill" for i in program),
+        "buffers": len(blocks), "buffer_bytes": sum(b[3] for b in blocks),
+        "temps": len(temps), "temp_bytes": sum(r.nbytes for r in temps),
+        "input_bytes": sum(v.root.nbytes for v in rec.inputs),
+        "externals": len(externals), "external_bytes": sum(r.nbytes for r in externals),
+        "consts": sum(r.kind == "const" for r in rec.roots),
+        "ops": rec.ops, "calls": rec.calls,
+        "allocations": sum(r.kind in ("temp", "const") for r in rec.roots),
+        "allocated_bytes": sum(r.nbytes for r in rec.roots if r.kind in ("temp", "const")),
+    }
+
+
+_DTYPES = {"float32": "f32", "float64": "f64", "float16": "f16", "int64": "i64", "int32": "i32", "bool": "bool"}
+
+
+def _typed(v, name):
+    dtype = _DTYPES.get(v.dtype.name, v.dtype.name)
+    return f"{name(v)} {dtype}{list(v.shape)}".replace(" ", "", 0)
+
+
+def _fmt(obj, name):
+    if type(obj) is Ref:
+        return name(obj.value)
+    if type(obj) is slice:
+        parts = ["" if p is None else str(p) for p in (obj.start, obj.stop, obj.step)]
+        return ":".join(parts[:2] if obj.step is None else parts)
+    if type(obj) in (tuple, list):
+        left, right = "()" if type(obj) is tuple else "[]"
+        if len(obj) > 6:
+            return left + ", ".join(_fmt(o, name) for o in obj[:3]) + f", ... {len(obj)} items{right}"
+        return left + ", ".join(_fmt(o, name) for o in obj) + ("," if len(obj) == 1 and left == "(" else "") + right
+    if obj is Ellipsis:
+        return "..."
+    if isinstance(obj, np.ndarray):
+        return f"array{list(obj.shape)}"
+    text = getattr(obj, "__name__", None) or repr(obj)
+    return text if len(text) <= 24 else text[:21] + "..."
+
+
+def _short(where):
+    """A file:line with the file's path cut to its last two parts (minigrad/nn/functional.py:59)."""
+    path, _, line = where.rpartition(":")
+    return "/".join(path.replace("\\", "/").split("/")[-2:]) + ":" + line
+
+
+def _describe(instr, name):
+    """One line of the printed program."""
+    kind = instr.kind
+    if kind == "guard":
+        what = instr.label[len("guard "):-len("()")]
+        return f"guard {what}({_fmt(Ref(instr.reads[0]), name)}) == {instr.expected!r}   ({_short(instr.where)})"
+    if kind == "refill":
+        return f"{_typed(instr.writes[0], name)} = refill (a constant the step writes into)"
+    dst = ", ".join(_typed(v, name) for _, v in instr.fresh)
+    args = list(instr.args) if isinstance(instr.args, (tuple, list)) else [instr.args]
+    kwargs = {k: v for k, v in (instr.kwargs or {}).items()}
+    label = instr.label
+    if label == "[]":
+        call = f"{_fmt(args[0], name)}[{_fmt(args[1], name)[1:-1] if type(args[1]) is tuple else _fmt(args[1], name)}]"
+    elif label == "[]=":
+        index = _fmt(args[1], name)[1:-1] if type(args[1]) is tuple else _fmt(args[1], name)
+        return f"{_fmt(args[0], name)}[{index}] = {_fmt(args[2], name)}"
+    else:
+        text = ", ".join([_fmt(a, name) for a in (args[1:] if label.startswith(".") else args)]
+                         + [f"{k}={_fmt(v, name)}" for k, v in kwargs.items()])
+        call = f"{_fmt(args[0], name)}{label}({text})" if label.startswith(".") else f"{label}({text})"
+    if kind == "call":
+        written = ", ".join(_typed(v, name) for v in instr.writes)
+        return f"{call}    -> {written}" if written else call
+    return f"{dst} = {call}" + ("   (copied)" if kind == "copy" else "")
