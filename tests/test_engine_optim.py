@@ -7,75 +7,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn
 
-STEPS = 6
-
-
-# ---------------------------------------------------------------- numpy references
-def ref_sgd(p, grads_of, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, steps=STEPS):
-    p, buf = p.copy(), None
-    for _ in range(steps):
-        g = grads_of(p)
-        if weight_decay:
-            g = g + weight_decay * p
-        if momentum:
-            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
-            g = g + momentum * buf if nesterov else buf
-        p = p - lr * g
-    return p
-
-
-def ref_adam(p, grads_of, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, steps=STEPS):
-    p = p.copy()
-    m, v = np.zeros_like(p), np.zeros_like(p)
-    b1, b2 = betas
-    for t in range(1, steps + 1):
-        g = grads_of(p)
-        if weight_decay:
-            g = g + weight_decay * p
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        m_hat = m / (1 - b1 ** t)
-        v_hat = v / (1 - b2 ** t)
-        p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return p
-
-
-def ref_adagrad(p, grads_of, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
-                eps=1e-10, steps=STEPS):
-    p = p.copy()
-    s = np.full_like(p, initial_accumulator_value)
-    for t in range(1, steps + 1):
-        g = grads_of(p)
-        if weight_decay:
-            g = g + weight_decay * p
-        clr = lr / (1 + (t - 1) * lr_decay)
-        s = s + g * g
-        p = p - clr * g / (np.sqrt(s) + eps)
-    return p
-
-
-# a least-squares problem: the gradient depends on the parameters, so every step matters
-_rng = np.random.default_rng(0)
-A = _rng.standard_normal((5, 4))
-B = _rng.standard_normal(5)
-P0 = _rng.standard_normal(4)
-
-
-def quad_grad(p):
-    return 2 * A.T @ (A @ p - B)
-
-
-def mg_run(opt_cls, kwargs, steps=STEPS):
-    p = nn.Parameter(P0.copy())
-    opt = opt_cls([p], **kwargs)
-    a, b = mg.tensor(A), mg.tensor(B)
-    for _ in range(steps):
-        opt.zero_grad()
-        r = a @ p - b
-        (r * r).sum().backward()
-        opt.step()
-    return p.data
-
+from optim_references import P0, mg_run, quad_grad, ref_adagrad, ref_adam, ref_sgd
 
 CASES = [
     ("sgd", mg.optim.SGD, ref_sgd, dict(lr=0.01)),

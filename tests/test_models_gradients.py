@@ -1,47 +1,16 @@
 """Gradients through unrolled steps, for the inputs, the initial state and every parameter,
 against central finite differences in float64 (mg.gradcheck). Sizes are tiny on purpose."""
-import contextlib
 
 import numpy as np
 import pytest
 
 import minigrad as mg
+from module_gradcheck import check, parameters_replaced
 from minigrad.models import FourGateLSTMCell, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent, RNNCell
 
 D, H, B, T = 3, 2, 2, 5
 TWO_PART = (LSTMCell, PeepholeLSTMCell, FourGateLSTMCell)
 CELLS = [RNNCell, LSTMCell, GRUCell, PeepholeLSTMCell, FourGateLSTMCell]
-
-
-@contextlib.contextmanager
-def parameters_replaced(module, tensors):
-    """Run `module` with each parameter swapped for the tensor of the same name, wherever the
-    module or its submodules hold it, so gradcheck can vary the parameters as inputs."""
-    by_id = {id(p): tensors[name] for name, p in module.named_parameters()}
-    swapped = []
-    for m in module.modules():
-        for attr, value in list(vars(m).items()):
-            if id(value) in by_id:
-                swapped.append((m, attr, value))
-                object.__setattr__(m, attr, by_id[id(value)])
-    try:
-        yield
-    finally:
-        for m, attr, value in swapped:
-            object.__setattr__(m, attr, value)
-
-
-def check(module, fn, data):
-    """gradcheck fn(*data, *parameters) with the module's parameters as checked inputs."""
-    names = [name for name, _ in module.named_parameters()]
-
-    def with_params(*args):
-        inputs, params = args[:len(data)], args[len(data):]
-        with parameters_replaced(module, dict(zip(names, params, strict=True))):
-            return fn(*inputs)
-
-    params = [p.data for _, p in module.named_parameters()]
-    assert mg.gradcheck(with_params, list(data) + params)
 
 
 @pytest.mark.parametrize("cell_type", CELLS)

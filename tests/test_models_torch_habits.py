@@ -3,7 +3,6 @@
 leaves out (proj_size, PackedSequence, devices other than the CPU). No torch needed: values are
 checked against numpy implementations of the equations written here, gradients by gradcheck."""
 import collections
-import contextlib
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import models
+from module_gradcheck import check, parameters_replaced
 from minigrad.models import GRU, LSTM, RNN, GRUCell, LSTMCell, PeepholeLSTMCell, Recurrent, RNNCell
 
 D, H, B, T = 3, 4, 2, 5
@@ -244,35 +244,6 @@ def test_bidirectional_layer_matches_numpy(layer_type, batch_first):
 
 
 # gradients through both directions, from zeros and from given states
-@contextlib.contextmanager
-def parameters_replaced(module, tensors):
-    """Run `module` with each parameter swapped for the tensor of the same name (see
-    test_models_gradients.py), so gradcheck can vary the parameters as inputs."""
-    by_id = {id(p): tensors[name] for name, p in module.named_parameters()}
-    swapped = []
-    for m in module.modules():
-        for attr, value in list(vars(m).items()):
-            if id(value) in by_id:
-                swapped.append((m, attr, value))
-                object.__setattr__(m, attr, by_id[id(value)])
-    try:
-        yield
-    finally:
-        for m, attr, value in swapped:
-            object.__setattr__(m, attr, value)
-
-
-def check(module, fn, data):
-    """gradcheck fn(*data) with the module's parameters as checked inputs too."""
-    names = [name for name, _ in module.named_parameters()]
-
-    def with_params(*args):
-        with parameters_replaced(module, dict(zip(names, args[len(data):], strict=True))):
-            return fn(*args[:len(data)])
-
-    assert mg.gradcheck(with_params, list(data) + [p.data for _, p in module.named_parameters()])
-
-
 @pytest.mark.parametrize("with_state", [False, True])
 @pytest.mark.parametrize("layer_type", LAYERS)
 def test_bidirectional_gradients(layer_type, with_state):
