@@ -10,6 +10,12 @@ Training follows the lecture's truncated backpropagation through time: the text 
 `batch_size` contiguous streams, each stream is read in windows of `seq_len` characters, and
 the hidden state is carried from one window to the next but detached between them, so the
 gradient flows back at most `seq_len` steps while the memory spans the whole stream.
+
+Each step's forward, loss, zero_grad, backward and gradient clipping (`forward_backward`) run
+through `mg.compile`: traced on the first windows, replayed as a planned numpy program after,
+with the same numbers bit for bit; the optimizer step, the lr schedule, reading the loss and
+detaching the state follow it eagerly (`train_step`). `--no-compile` runs it all eagerly.
+Evaluation, sampling and the pictures are always eager.
 """
 import argparse
 import contextlib
@@ -104,7 +110,9 @@ def build_parser():
         description="Train a stacked LSTM/GRU/RNN on a text by truncated backpropagation through time.\n"
                     "The text is split into a training part and a validation part (its end), cut into\n"
                     "contiguous streams and read in windows, carrying the hidden state between them.\n"
-                    "Ctrl-C saves a checkpoint before exiting; --resume continues exactly.",
+                    "Each step's forward and backward run through mg.compile (--no-compile: eagerly; the\n"
+                    "same losses, bit for bit). Ctrl-C saves a checkpoint before exiting; --resume\n"
+                    "continues exactly.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
                "  char_rnn.py train                                   # a short run on the offline corpus\n"
@@ -159,8 +167,12 @@ def build_parser():
                      help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
     opt.add_argument("--fused", action="store_true",
                      help="run each LSTM layer as one op with a hand-written backward (models/fused_lstm.py): "
-                          "the same values, faster for hidden sizes up to about 128; the pictures still show "
-                          "the cells")
+                          "the same values, faster for hidden sizes up to about 128; compiled too unless "
+                          "--no-compile; the pictures still show the cells")
+    opt.add_argument("--no-compile", action="store_true",
+                     help="train eagerly: by default each step's forward, loss, backward and clipping run "
+                          "through mg.compile (traced on the first window of each shape, replayed after: the "
+                          "same losses, bit for bit, faster); the optimizer step runs eagerly either way")
     out = train.add_argument_group("progress and output")
     out.add_argument("--eval-every", type=flag(NON_NEGATIVE_INT), default=250, metavar="N",
                      help="validate and print a sample every N steps (default 250; 0: only at the end)")
@@ -311,6 +323,7 @@ def train_loop(model, optimizer, scheduler, state, vocab, train_ids, val_ids, cf
     deadline = None if args.minutes is None else time.monotonic() + 60 * args.minutes
     plateau = cfg["lr_schedule"] == "plateau"
     train_time, trained_steps, batches = 0.0, 0, None
+    step = forward_backward if args.no_compile else mg.compile(forward_backward)
     bar = tqdm(total=steps, initial=run["step"], unit="step", dynamic_ncols=True, mininterval=0.5,
                desc="train")
     while (steps is None or run["step"] < steps) and not stop.requested:
@@ -337,7 +350,7 @@ def train_loop(model, optimizer, scheduler, state, vocab, train_ids, val_ids, cf
             state = None  # each epoch starts the streams over, from a zero state
         x, y = next(batches)
         lr = lr_note(optimizer, scheduler)  # the lr of this step, before the schedule sets the next one's
-        loss, state = train_step(model, optimizer, x, y, state, cfg["clip"])
+        loss, state = train_step(model, optimizer, x, y, state, cfg["clip"], step)
         if scheduler is not None and not plateau:
             scheduler.step()
         run["step"] += 1
@@ -363,10 +376,13 @@ def lr_note(optimizer, scheduler):
     return "" if scheduler is None else f", lr {optimizer.param_groups[0]['lr']:.3g}"
 
 
-def train_step(model, optimizer, x, y, state, clip):
-    """One step of truncated BPTT on a window: x, y (B, T) inputs and next-character targets,
-    `state` the (detached) state the previous window ended with; `clip` 0 does not clip.
-    Returns (loss, the state to carry into the next window, detached)."""
+def forward_backward(model, optimizer, x, y, state, clip, training=True):
+    """The differentiable part of a training step, the part `mg.compile` traces and replays:
+    forward through the window, the loss, zero_grad, backward and (unless `clip` is 0) the
+    gradient clipping. x, y (B, T) are inputs and next-character targets, `state` the detached
+    state the previous window ended with. `training` is `model.training`, passed so that it is
+    part of a compiled call's signature (a compiled call bakes in the Python state it read).
+    Returns (the loss tensor, the new state); nothing is read out of a tensor here."""
     B, T = x.shape
     logits, state = model(x.T, state)              # time-major: (T, B) -> (T, B, V)
     loss = F.cross_entropy(logits.reshape(T * B, model.vocab_size), y.T.reshape(-1))
@@ -374,6 +390,15 @@ def train_step(model, optimizer, x, y, state, clip):
     loss.backward()
     if clip:
         nn.utils.clip_grad_norm_(model.parameters(), clip)
+    return loss, state
+
+
+def train_step(model, optimizer, x, y, state, clip, step=forward_backward):
+    """One step of truncated BPTT on a window: `step` (forward_backward, or its mg.compile'd
+    version) computes the loss and the clipped gradients; then, eagerly, the optimizer step, the
+    loss read out and the state detached. Returns (loss, the state to carry into the next
+    window, detached)."""
+    loss, state = step(model, optimizer, x, y, state, clip, model.training)
     optimizer.step()
     return loss.item(), detach_state(state)       # carry the values on, but cut the graph here
 
