@@ -21,7 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parent.parent / "examples" / "notebooks"
 KERNEL = "minigrad-examples"
 ALL = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
 STORIES = ["dinner", "childrens_book", "long_memory", "lstm_gates", "sequence_batching", "char_rnn_tour",
-           "backprop_by_hand"]
+           "backprop_by_hand", "compiler_lesson"]
 
 
 @pytest.fixture(scope="module")
