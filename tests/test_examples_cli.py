@@ -20,7 +20,7 @@ EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 STORIES = ["dinner", "childrens_book", "long_memory", "lstm_gates", "sequence_batching", "char_rnn_tour",
-           "backprop_by_hand"]
+           "backprop_by_hand", "compiler_lesson"]
 
 
 def run_story(story, out, *args):
