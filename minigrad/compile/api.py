@@ -47,7 +47,7 @@ import numpy as np
 
 from minigrad import grad_mode
 from minigrad.compile import trace
-from minigrad.compile.plan import Plan
+from minigrad.compile.plan import BufferPool, Plan, give_back_memory
 from minigrad.compile.trace import CompileError, GuardFailed, Recorder, Traced
 from minigrad.tensor import Tensor
 
@@ -79,6 +79,7 @@ class Compiled:
         functools.update_wrapper(self, fn)
         self.fn, self.cache_size, self.reuse_buffers = fn, cache_size, reuse_buffers
         self.plans = collections.OrderedDict()
+        self.pool = BufferPool()  # the buffers the plans' temps share (one plan runs at a time)
         self.plan = None
         self.traces = self.replays = 0
         self.retraced = collections.Counter()  # signature -> traces after the first, and why (last)
@@ -125,6 +126,7 @@ class Compiled:
 
     def _trace(self, key, args, kwargs, leaves, spec):
         """Run fn eagerly with the recorder on; make the plan; return fn's (eager) result."""
+        give_back_memory()  # (what the last call freed: the trace's peak starts from what is in use)
         rec = Recorder()
         with trace.recording(rec):
             for t in self._known_params():
@@ -155,7 +157,7 @@ class Compiled:
         result = _plain_result(result)
         title = f"mg.compile plan of {getattr(self.fn, '__qualname__', repr(self.fn))} for {_describe_key(key)}"
         plan = Plan(rec, outputs, grads, clears, checks, [isinstance(leaf, Tensor) for leaf in leaves], title,
-                    reuse=self.reuse_buffers)
+                    reuse=self.reuse_buffers, pool=self.pool)
         self.plans[key] = plan
         self.plans.move_to_end(key)
         while len(self.plans) > self.cache_size:

@@ -21,7 +21,10 @@ Replaying is then: copy the inputs in, call each step, bind the gradient buffers
 parameters' .grad, and return copies of the returned values. `str(plan)` prints the program.
 """
 import collections
+import ctypes
+import ctypes.util
 import functools
+import sys
 
 import numpy as np
 
@@ -50,23 +53,71 @@ class Plan:
         reuse: share buffers between values whose lifetimes do not overlap.
     """
 
-    def __init__(self, rec, outputs, grads, clears, checks, input_tensor, title, reuse=True):
+    def __init__(self, rec, outputs, grads, clears, checks, input_tensor, title, reuse=True, pool=None):
         self.title = title
         self.checks, self.clears = checks, clears
         protected = {v.root.id for _, v in grads} | {v.root.id for v in _output_values(outputs)}
         program = _refilled(_live(rec.instrs, protected), rec)
         self.program = program
         self._names = _names(rec, checks)
-        self._blocks, self._block_of = _allocate(program, rec, protected, reuse)
+        self._one_hot = _one_hot_roots(program)
+        for instr in program:  # a product that may become a gather reads the indices then: live till there
+            if instr.fn is np.matmul and instr.args and type(instr.args[0]) is Ref \
+                    and instr.args[0].value.root.id in self._one_hot:
+                instr.reads.append(self._one_hot[instr.args[0].value.root.id])
+        self.random = any(i.kind == "random" for i in program)
+        self.guards = sum(i.kind == "guard" for i in program)
+        # where the buffers go is worked out, the buffers made and the calls bound to them at
+        # the first replay (`_materialize`; `stats` and printing work the layout out earlier):
+        # the tracing call stays short, and by the first replay the traced call's own arrays
+        # (eager's graph, kept by what it returned) are usually gone, so the two are not in
+        # memory at once
+        self._blocks = self._block_of = self._stats = None
+        self._layout_args = (rec, protected, reuse)
+        self._pending = (rec, outputs, grads, input_tensor, pool if pool is not None else BufferPool())
+        self._inputs_and_grads = len(rec.inputs), len(grads)
+        rec.instrs, rec._by_id, rec._owners = [], {}, {}  # (the program has what it needs)
+        self._steps = None
+
+    def _layout(self):
+        if self._blocks is None:
+            rec, protected, reuse = self._layout_args
+            self._blocks, self._block_of = _allocate(self.program, rec, protected, reuse)
+            self._stats = _stats(rec, self.program, self._blocks, self._names)
+            self._layout_args = None
+        return self._block_of
+
+    @property
+    def stats(self):
+        """Counts: numpy calls per call, buffers and bytes, and those of the traced eager call."""
+        self._layout()
+        return self._stats
+
+    @property
+    def steps(self):
+        """The bound calls (made on first use)."""
+        if self._steps is None:
+            self._materialize()
+        return self._steps
+
+    def _materialize(self):
+        """Make the buffers (the shared ones from the pool) and bind every call to them."""
+        rec, outputs, grads, input_tensor, pool = self._pending
+        give_back_memory()
+        self._layout()
+        for b in self._blocks:
+            if b[4]:
+                pool.provide(b)
+            elif b[0] is None:
+                b[0] = np.empty(b[3] + ALIGN, np.uint8)
+                b[1] = -b[0].ctypes.data % ALIGN
         self._bound = {}
         self.inputs = [(self._array(v), is_tensor) for v, is_tensor in zip(rec.inputs, input_tensor)]
         self.grads = [(t, self._array(v)) for t, v in grads]
         self.outputs = _bind_outputs(outputs, self._array)
-        self.steps = _grouped([self._step(instr) for instr in program], program)
-        self.random = any(i.kind == "random" for i in program)
-        self.guards = sum(i.kind == "guard" for i in program)
-        self.stats = _stats(rec, program, self._blocks, self._names)
+        self._steps = _grouped([self._step(instr) for instr in self.program], self.program)
         rec.release({root.id for root in rec.roots if not _planned(root)})
+        self._pending = None
 
     # ---------------------------------------------------------------- replay
     def check(self, leaves):
@@ -84,11 +135,13 @@ class Plan:
 
     def run(self, leaves):
         """Replay on the inputs `leaves` (the arguments' tensors and arrays, in order)."""
+        if self._steps is None:
+            self._materialize()
         for (buf, is_tensor), leaf in zip(self.inputs, leaves):
             np.copyto(buf, leaf.data if is_tensor else leaf)
         state = creation.generator().bit_generator.state if self.random and self.guards else None
         try:
-            for step in self.steps:
+            for step in self._steps:
                 step()
         except GuardFailed:
             if state is not None:  # the eager call that follows draws the same numbers again
@@ -112,7 +165,7 @@ class Plan:
             elif block is None:
                 a = v.array
             else:
-                raw, start = block[0], block[1]
+                raw, start = (block[0][0], block[0][1] + block[1]) if block[4] else (block[0], block[1])
                 a = np.ndarray(v.shape, v.dtype, buffer=raw, offset=start + v.offset, strides=v.strides)
             self._bound[v.id] = a
         return a
@@ -138,6 +191,10 @@ class Plan:
             return functools.partial(np.copyto, *args)
         if kind == "random":
             return _draw(instr.fn, args, kwargs, fresh[0][1], instr.random_out)
+        if kind == "out" and instr.fn is np.matmul:
+            gather = self._gather(instr, args, kwargs, fresh)
+            if gather is not None:
+                return gather
         if kind == "out":
             for name in instr.drop_kwargs:
                 kwargs.pop(name, None)
@@ -155,13 +212,38 @@ class Plan:
             return functools.partial(instr.fn, *args, **kwargs)
         return _copy(instr.fn, args, kwargs, fresh, instr.label)
 
+    def _gather(self, instr, args, kwargs, fresh):
+        """A @ B for a one-hot A known from the program's structure (one_hot's np.zeros and
+        np.put_along_axis of 1s, maybe cast with .astype) as a row gather, B[k_n] for row n:
+        what eager's OneHotMatMul computes (minigrad/ops/linalg.py), the same numbers as the
+        product for finite B. None if this product is not one."""
+        if kwargs or len(args) != 2 or len(instr.args) != 2 or type(instr.args[0]) is not Ref:
+            return None
+        va = instr.args[0].value
+        index = self._one_hot.get(va.root.id)
+        a, b = args
+        out = fresh[0][1] if len(fresh) == 1 else None
+        if index is None or out is None or a.ndim != 2 or b.ndim != 2 or not a.flags.c_contiguous \
+                or va.offset != 0 or a.nbytes != va.root.nbytes or not a.dtype == b.dtype == out.dtype \
+                or a.dtype.kind != "f" or out.shape != (a.shape[0], b.shape[1]):
+            return None
+        idx = self._array(index)
+        if not idx.flags.c_contiguous or idx.size != a.shape[0]:
+            return None
+        rows = idx.reshape(-1)
+        if not np.shares_memory(rows, idx):  # (a view: it sees each call's indices)
+            return None
+        # (mode "raise": a negative index counts from the end, as np.put_along_axis placed it)
+        return functools.partial(np.take, b, rows, 0, out, "raise")
+
     # ---------------------------------------------------------------- printing
     def __str__(self):
         s = self.stats
         lines = [
             self.title,
             f"  per call: {s['steps']} numpy calls ({s['guards']} guards, {s['random']} random draws, "
-            f"{s['refills']} refills), {len(self.inputs)} input copies, {len(self.grads)} .grad bound",
+            f"{s['refills']} refills), {self._inputs_and_grads[0]} input copies, "
+            f"{self._inputs_and_grads[1]} .grad bound",
             f"  buffers: {s['buffers']} ({_size(s['buffer_bytes'])}) for {s['temps']} results "
             f"({_size(s['temp_bytes'])} without reuse); inputs {_size(s['input_bytes'])}; "
             f"external {s['externals']} arrays ({_size(s['external_bytes'])}), constants {s['consts']}",
@@ -176,7 +258,7 @@ class Plan:
 
     def _name(self, v):
         root = v.root
-        block = self._block_of.get(root.id)
+        block = self._layout().get(root.id)
         name = f"b{block[2]}" if block is not None and root.kind == "temp" else self._names[root.id]
         return name + ("" if v.is_whole else "'")
 
@@ -222,6 +304,41 @@ def _refilled(instrs, rec):
     return program
 
 
+_COPIES = (".astype", ".copy", "np.array", "np.asarray", "np.ascontiguousarray")
+
+
+def _one_hot_roots(program):
+    """{root id: index Value} for the roots that are one-hot by construction: a constant made
+    by np.zeros and written only by one np.put_along_axis of 1 along its last axis (its row n
+    has a single 1, at the index), and a whole-array copy of one (.astype to a number type,
+    .copy, np.array, np.asarray, np.ascontiguousarray: mg.tensor's copy). (A one-hot
+    is known from how it was made, never by looking at its values.)"""
+    writers = collections.defaultdict(list)
+    for instr in program:
+        for v in instr.writes:
+            writers[v.root.id].append(instr)
+    found = {}
+    for instr in program:
+        if instr.kind == "call" and instr.fn is np.put_along_axis and len(instr.args) == 3 \
+                and type(instr.args[0]) is Ref and type(instr.args[1]) is Ref:
+            target, index = instr.args[0].value, instr.args[1].value
+            root, values, axis = target.root, instr.args[2], instr.kwargs.get("axis")
+            ok = root.kind == "const" and target.is_whole and not root.empty and root.snapshot is not None \
+                and not root.snapshot.any() and type(values) in (int, float) and values == 1 \
+                and axis in (-1, len(target.shape) - 1) and set(instr.kwargs) == {"axis"} \
+                and index.shape == target.shape[:-1] + (1,) and index.dtype.kind in "iu" \
+                and all(w is instr or w.kind == "refill" for w in writers[root.id])
+            if ok:
+                found[root.id] = index
+        elif instr.kind == "copy" and instr.label in _COPIES and len(instr.fresh) == 1 \
+                and type(instr.args[0]) is Ref and instr.args[0].value.root.id in found:
+            source, (_, result) = instr.args[0].value, instr.fresh[0]
+            if source.is_whole and result.is_whole and result.dtype.kind in "fiu" \
+                    and result.shape == source.shape and not writers[result.root.id]:
+                found[result.root.id] = found[source.root.id]
+    return found
+
+
 # ------------------------------------------------------------------ 3. buffers
 def _planned(root):
     """Whether the plan gives this root a buffer (inputs, results, written constants)."""
@@ -229,7 +346,18 @@ def _planned(root):
 
 
 def _allocate(program, rec, protected, reuse):
-    """Buffers for the planned roots: {root id: (raw bytes, start, block number)}, and the blocks."""
+    """Where each planned root lives: ({root id: block}, the blocks). A block is
+    [raw bytes, start, number, nbytes, shared]; the memory is made later (Plan._materialize).
+
+    Temps (results of the calls, unless returned or bound to a .grad) share one arena, each at
+    a byte offset chosen once for the whole program, as TFLite's planner does ("greedy by
+    size"): from the largest down, each takes the lowest-waste gap among the temps alive at the
+    same time, so the arena is close to the most bytes alive at once. An elementwise ufunc's
+    result may overlap an input whose last use is that call (numpy computes x = f(x, y) in
+    place, element by element, with the same numbers; a partial overlap it buffers itself).
+    The plans of one compiled function share the arena's memory (BufferPool). Inputs, returned
+    values, gradients and written constants have buffers of their own.
+    """
     first, last = {}, {}
     for pos, instr in enumerate(program):
         for v in (*instr.reads, *instr.writes, *(v for _, v in instr.fresh)):
@@ -238,32 +366,104 @@ def _allocate(program, rec, protected, reuse):
     roots = {root.id: root for root in rec.roots}
     for v in rec.inputs:
         first[v.root.id], last[v.root.id] = -1, len(program)
-    starting, ending = collections.defaultdict(list), collections.defaultdict(list)
-    for rid, pos in first.items():
-        if _planned(roots[rid]):
-            starting[pos].append(rid)
-            ending[last[rid]].append(rid)
-    blocks, block_of, free = [], {}, collections.defaultdict(list)
-    for pos in sorted(set(starting) | set(ending)):
-        for rid in starting.get(pos, ()):
-            nbytes = roots[rid].nbytes
-            shared = reuse and roots[rid].kind == "temp" and rid not in protected
-            if shared and free[nbytes]:
-                block = free[nbytes].pop()
-            else:
-                raw = np.empty(nbytes + ALIGN, np.uint8)
-                block = (raw, -raw.ctypes.data % ALIGN, len(blocks), nbytes)
-                blocks.append(block)
+    blocks, block_of = [], {}
+    shared = []
+    for rid in first:
+        root = roots[rid]
+        if not _planned(root):
+            continue
+        if reuse and root.kind == "temp" and rid not in protected:
+            pos = first[rid]
+            instr = program[pos]
+            elementwise = instr.kind == "out" and isinstance(instr.fn, np.ufunc) and instr.fn.signature is None
+            shared.append((-_aligned(root.nbytes), 2 * pos + (2 if elementwise else 1), 2 * last[rid] + 1, rid))
+        else:
+            block = [None, 0, len(blocks), root.nbytes, False]
+            blocks.append(block)
             block_of[rid] = block
-        for rid in ending.get(pos, ()):
-            if reuse and roots[rid].kind == "temp" and rid not in protected:
-                free[roots[rid].nbytes].append(block_of[rid])
     for rid in protected:  # returned values that are neither results nor inputs: their own buffer
         if rid not in block_of and _planned(roots[rid]):
-            raw = np.empty(roots[rid].nbytes + ALIGN, np.uint8)
-            block_of[rid] = (raw, -raw.ctypes.data % ALIGN, len(blocks), roots[rid].nbytes)
-            blocks.append(block_of[rid])
+            block = [None, 0, len(blocks), roots[rid].nbytes, False]
+            blocks.append(block)
+            block_of[rid] = block
+    if shared:
+        offsets, arena_bytes = _place(sorted(shared))
+        arena = [None, 0, len(blocks), arena_bytes, True]
+        blocks.append(arena)
+        numbers = {off: k for k, off in enumerate(sorted(set(offsets.values())), start=len(blocks))}
+        for rid, off in offsets.items():
+            block_of[rid] = [arena, off, numbers[off], roots[rid].nbytes, True]
     return blocks, block_of
+
+
+def _aligned(nbytes):
+    return -(-nbytes // ALIGN) * ALIGN
+
+
+def _place(items):
+    """Offsets for (-size, start, end, root id) items (largest first) such that items whose
+    [start, end] meet do not share bytes; and the bytes needed."""
+    n = len(items)
+    p_start, p_end = np.empty(n, np.int64), np.empty(n, np.int64)
+    p_lo, p_hi = np.empty(n, np.int64), np.empty(n, np.int64)
+    offsets, top, k = {}, 0, 0
+    for neg, start, end, rid in items:
+        size = -neg
+        if size == 0:
+            offsets[rid] = 0
+            continue
+        meet = (p_start[:k] <= end) & (p_end[:k] >= start)
+        lo, hi = p_lo[:k][meet], p_hi[:k][meet]
+        off = 0
+        if lo.size:
+            order = np.argsort(lo, kind="stable")
+            lo, hi = lo[order], np.maximum.accumulate(hi[order])
+            # gaps: [0, lo[0]), [hi[j], lo[j+1]), [hi[-1], inf)
+            gap_lo = np.concatenate(([0], hi))
+            gap_hi = np.concatenate((lo, [np.iinfo(np.int64).max]))
+            room = gap_hi - gap_lo
+            fits = np.flatnonzero(room >= size)
+            best = fits[np.argmin(room[fits])]  # the tightest gap (the last one is endless)
+            off = int(gap_lo[best])
+        p_start[k], p_end[k], p_lo[k], p_hi[k] = start, end, off, off + size
+        k += 1
+        offsets[rid] = off
+        top = max(top, off + size)
+    return offsets, top
+
+
+def give_back_memory():
+    """Hand the heap memory freed by the traced call back to the operating system (glibc keeps
+    freed blocks of up to 32 MB in the process otherwise, which would add the eager call's peak
+    to the plan's buffers in the resident size). A no-op where there is no malloc_trim."""
+    global _trim
+    if _trim is None:
+        _trim = False
+        if sys.platform.startswith("linux"):
+            try:
+                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+                _trim = libc.malloc_trim
+            except (OSError, AttributeError):
+                pass
+    if _trim:
+        _trim(0)
+
+
+_trim = None
+
+
+class BufferPool:
+    """The arena the plans of one compiled function share (they never run at once): grown
+    when a plan needs more (the plans bound to the old one keep it)."""
+
+    def __init__(self):
+        self.raw, self.start, self.nbytes = None, 0, -1
+
+    def provide(self, arena):
+        if arena[3] > self.nbytes:
+            self.raw = np.empty(arena[3] + ALIGN, np.uint8)
+            self.start, self.nbytes = -self.raw.ctypes.data % ALIGN, arena[3]
+        arena[0], arena[1] = self.raw, self.start
 
 
 # ------------------------------------------------------------------ 4. steps

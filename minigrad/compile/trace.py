@@ -49,6 +49,7 @@ import contextlib
 import linecache
 import operator
 import sys
+import weakref
 
 import numpy as np
 
@@ -84,29 +85,61 @@ class Root:
     them (the owner of views found later). For a const: `created_at` (index in the program
     where it appeared), `written` (the step writes into it), `empty` (made by np.empty:
     nothing to refill) and `snapshot` (its values before the first write).
+
+    A temp (a result of a recorded call) is held weakly, as eager holds it: the trace keeps
+    its shape, strides and place, not its values, so the tracing call frees what eager frees
+    and its peak memory is eager's. `alive` says whether its memory still exists (the owner
+    of its bytes is alive); a dead root is no longer found by address or by owner.
     """
 
-    __slots__ = ("id", "kind", "array", "lo", "nbytes", "created_at", "written", "empty", "snapshot",
-                 "label", "shape", "strides")
+    __slots__ = ("id", "kind", "_array", "lo", "nbytes", "created_at", "written", "empty", "snapshot",
+                 "label", "shape", "strides", "_owner")
 
     def __init__(self, id, kind, array, lo, nbytes, created_at, label):
-        self.id, self.kind, self.array, self.lo, self.nbytes = id, kind, array, lo, nbytes
+        self.id, self.kind, self.lo, self.nbytes = id, kind, lo, nbytes
+        self._array, self._owner = array, None
         self.created_at, self.label = created_at, label
         self.written, self.empty, self.snapshot = False, False, None
         self.shape, self.strides = array.shape, array.strides
 
+    @property
+    def array(self):
+        a = self._array
+        return a() if type(a) is weakref.ref else a
+
+    @array.setter
+    def array(self, a):
+        self._array = a
+
+    @property
+    def alive(self):
+        if self._owner is not None:
+            return self._owner() is not None
+        return self._array is not None
+
 
 class Value:
     """An array the trace saw: `shape`, `dtype`, `strides` at byte `offset` of `root`;
-    `array` is the trace-time array itself (plain ndarray)."""
+    `array` is the trace-time array itself (plain ndarray; None once a temp's array is gone:
+    held weakly as its root)."""
 
-    __slots__ = ("id", "root", "offset", "shape", "dtype", "strides", "array", "recorder", "is_whole")
+    __slots__ = ("id", "root", "offset", "shape", "dtype", "strides", "_array", "recorder", "is_whole")
 
     def __init__(self, id, root, offset, array, recorder):
         self.id, self.root, self.offset, self.recorder = id, root, offset, recorder
-        self.shape, self.dtype, self.strides, self.array = array.shape, array.dtype, array.strides, array
+        self.shape, self.dtype, self.strides = array.shape, array.dtype, array.strides
+        self._array = weakref.ref(array) if root.kind == "temp" else array
         # whether the value is its root's whole array (not a view into it)
         self.is_whole = offset == 0 and array.strides == root.strides and array.shape == root.shape
+
+    @property
+    def array(self):
+        a = self._array
+        return a() if type(a) is weakref.ref else a
+
+    @array.setter
+    def array(self, a):
+        self._array = a
 
 
 class Ref:
@@ -140,6 +173,8 @@ class Instr:
 def _extent(a):
     """(lowest byte address, one past the highest) of array `a`."""
     ptr = a.__array_interface__["data"][0]
+    if a.flags.c_contiguous:
+        return ptr, ptr + a.nbytes
     if a.size == 0:
         return ptr, ptr
     lo = hi = ptr
@@ -240,18 +275,31 @@ class Recorder:
         self._owners, self._by_id, self.swapped = {}, {}, []
 
     # ---------------------------------------------------------------- values and roots
-    def _new_root(self, array, kind, label=None):
-        lo, hi = _extent(array)
+    def _new_root(self, array, kind, label=None, extent=None):
+        lo, hi = extent or _extent(array)
         root = Root(len(self.roots), kind, array, lo, hi - lo, len(self.instrs), label)
         self.roots.append(root)
-        while isinstance(array.base, np.ndarray):  # views found later lead to the owner
-            array = array.base
-        self._owners.setdefault(id(array), []).append(root)
-        return root  # (root.array holds the owner alive: its id stays unique)
+        owner = array
+        while isinstance(owner.base, np.ndarray):  # views found later lead to the owner
+            owner = owner.base
+        key = id(owner)
+        self._owners.setdefault(key, []).append(root)
+        if kind == "temp":  # held weakly: when the owner dies its id and address may come back
+            root.array = weakref.ref(array)
+            owners = self._owners
 
-    def _find_root(self, plain):
+            def dead(_, owners=owners, key=key, root=root):
+                roots = owners.get(key)
+                if roots is not None and root in roots:
+                    roots.remove(root)
+                    if not roots:
+                        del owners[key]
+            root._owner = weakref.ref(owner, dead)
+        return root  # (a strong root.array holds the owner alive: its id stays unique)
+
+    def _find_root(self, plain, extent=None):
         """The known root holding all of `plain`'s bytes, or None."""
-        lo, hi = _extent(plain)
+        lo, hi = extent or _extent(plain)
         obj = plain
         while obj is not None:
             for root in self._owners.get(id(obj), ()):
@@ -268,8 +316,8 @@ class Recorder:
         root = self._find_root(plain)
         if root is None and plain.size:
             lo, hi = _extent(plain)
-            root = next((r for r in self.roots if r.array is not None and r.nbytes and r.lo <= lo
-                         and hi <= r.lo + r.nbytes), None)
+            root = next((r for r in self.roots if r.nbytes and r.lo <= lo and hi <= r.lo + r.nbytes
+                         and r.alive), None)
         return root
 
     def _value(self, root, plain):
@@ -307,9 +355,9 @@ class Recorder:
         t._value = value
         return t
 
-    def fresh(self, plain, kind="temp", label=None):
+    def fresh(self, plain, kind="temp", label=None, extent=None):
         """A new root for an array made by the call (a result, an input buffer, a constant)."""
-        root = self._new_root(plain, kind, label)
+        root = self._new_root(plain, kind, label, extent)
         v = self._value(root, plain)
         self._by_id[id(plain)] = v
         return v
@@ -342,14 +390,14 @@ class Recorder:
         if not isinstance(original, np.ndarray):
             return
         v = self.value_of(original)
-        self._swap(t, "data", original, self.wrap(v.array, v))
+        self._swap(t, "data", original, self.wrap(_plain(original), v))
         if t.requires_grad and t.grad_fn is None and id(t) not in self.params:
             grad = t._grad
             self.params[id(t)] = ParamRecord(t, original, grad)
             v.root.label = "parameter"
             if grad is not None and isinstance(grad.data, np.ndarray):
                 g = self.value_of(grad.data)
-                self._swap(grad, "data", grad.data, self.wrap(g.array, g))
+                self._swap(grad, "data", grad.data, self.wrap(_plain(grad.data), g))
 
     def _swap(self, obj, attr, original, traced):
         setattr(obj, attr, traced)
@@ -417,9 +465,10 @@ class Recorder:
         fresh = []
         python = isinstance(result, (bool, int, float, complex)) and not isinstance(result, np.generic)
         if python:  # a value in Python (np.count_nonzero, np.array_equal): see concretize
-            v = self.fresh(np.asarray(result))
+            plain = np.asarray(result)
+            v = self.fresh(plain)
             fresh.append(((), v))
-            wrapped = self.wrap(v.array, v)
+            wrapped = self.wrap(plain, v)
             out_ok = False
         else:
             wrapped = self._results(result, (), fresh)
@@ -446,17 +495,19 @@ class Recorder:
     def _results(self, result, path, fresh):
         """Traced versions of the arrays in `result`; new arrays become fresh roots."""
         if isinstance(result, np.ndarray):
-            root = self._find_root(result)
+            extent = _extent(result)
+            root = self._find_root(result, extent)
             if root is not None:   # a view of memory we know (or the very same array)
                 v = self.value_of(result)
             else:
-                v = self.fresh(result)
+                v = self.fresh(result, extent=extent)
                 fresh.append((path, v))
             return self.wrap(result, v)
         if isinstance(result, np.generic):  # numpy's scalars: a 0-d array, so it stays traced
-            v = self.fresh(np.asarray(result))
+            plain = np.asarray(result)
+            v = self.fresh(plain)
             fresh.append((path, v))
-            return self.wrap(v.array, v)
+            return self.wrap(plain, v)
         if isinstance(result, (tuple, list)) and not isinstance(result, str):
             items = [self._results(r, path + (k,), fresh) for k, r in enumerate(result)]
             return tuple(items) if type(result) is tuple else items if type(result) is list \

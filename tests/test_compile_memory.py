@@ -1,0 +1,150 @@
+"""mg.compile's memory and its structural rewrites: the trace frees what eager frees, the plans
+share one arena, results may overwrite an input that dies, and a one-hot matmul is a gather;
+all with eager's numbers bit for bit."""
+import functools
+import gc
+import tracemalloc
+
+import numpy as np
+
+import minigrad as mg
+from minigrad.nn import functional as F
+
+eq = np.testing.assert_array_equal
+
+
+def test_the_trace_keeps_no_intermediate_arrays():
+    w = mg.tensor(np.ones((1000, 1000)), requires_grad=True)  # 8 MB per intermediate
+
+    def step(x):
+        y = mg.tensor(x)
+        for _ in range(10):  # each intermediate dies after the next one is made (no grad kept)
+            y = (y * 1.5).detach()
+        loss = (y * w).sum()
+        loss.backward()
+        return loss
+
+    fn = mg.compile(step)
+    x = np.ones((1000, 1000))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        loss = fn(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fn.traces == 1
+    # eager's peak: x's copy, two intermediates, y * w, and .grad: ~6 arrays, not 10 more
+    assert peak < 9 * x.nbytes, peak / x.nbytes
+    eq(loss.data, 1.5 ** 10 * 1e6)
+    eq(fn(2 * x).data, 2 * 1.5 ** 10 * 1e6)
+
+
+def test_the_plan_buffers_are_made_at_the_first_replay():
+    def step(x):
+        return (mg.tensor(x) * 2).exp().sum()
+
+    fn = mg.compile(step)
+    fn(np.ones(100))
+    assert fn.plan._steps is None  # traced: no buffers yet
+    assert "buffers" in str(fn.plan)
+    eq(fn(np.zeros(100)).data, 100.0)
+    assert fn.plan._steps is not None
+
+
+def test_plans_of_one_function_share_the_arena_and_stay_exact():
+    w = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+
+    def step(x):
+        h = (mg.tensor(x) @ w).tanh()
+        loss = (h * h).sum() + h.exp().mean()
+        w.grad = None
+        loss.backward()
+        return loss, h
+
+    def eager(x):
+        loss, h = step(x)
+        result = loss.data, h.data, w.grad.data.copy()
+        w.grad = None  # (as the trace met it)
+        return result
+
+    fn = mg.compile(step)
+    rng = np.random.default_rng(0)
+    shapes = [(5, 3), (7, 3), (5, 3), (7, 3), (5, 3), (7, 3), (5, 3)]
+    for shape in shapes:  # alternating signatures: two plans replayed in turn, one arena
+        x = rng.standard_normal(shape)
+        loss, h = fn(x)
+        got = (loss.data, h.data, w.grad.data.copy())
+        for a, b in zip(got, eager(x)):
+            eq(a, b)
+    assert len(fn.plans) == 2 and fn.replays == len(shapes) - 2
+    arenas = {id(b[0]) for plan in fn.plans.values() for b in plan._blocks if b[4]}
+    assert len(arenas) <= 2  # (the second plan's arena is the first's, or a bigger one)
+
+
+def test_elementwise_results_overwrite_an_input_that_dies():
+    def step(x):
+        t = mg.tensor(x)
+        return ((t * 3 + 1).exp() - 2).tanh() * 0.5
+
+    fn = mg.compile(step)
+    x = np.random.default_rng(1).standard_normal((64, 64))
+    fn(x)
+    for k in range(3):
+        xk = x + k
+        eq(fn(xk).data, step(xk).data)
+    # the chain needs at most two temp arrays' bytes at once, not one per result
+    assert fn.plan.stats["buffer_bytes"] <= 4 * xk.nbytes + 4096
+
+
+def _one_hot_step(w, vocab, cast):
+    def step(x):
+        if cast == "temp":  # indices in a temp buffer (the plan keeps it alive up to the gather)
+            onehot = F.one_hot(np.ascontiguousarray(x.T), vocab, dtype=mg.float32)
+        elif cast:  # the harness's way: an int64 one-hot, cast to float
+            onehot = mg.tensor(F.one_hot(x, vocab).data.astype(np.float32))
+        else:
+            onehot = F.one_hot(x, vocab, dtype=mg.float32)
+        y = (onehot.reshape(-1, vocab) @ w).tanh()
+        loss = y.sum()
+        w.grad = None
+        loss.backward()
+        return loss, y
+    return step
+
+
+def _gathers(plan):
+    return sum(isinstance(s, functools.partial) and s.func is np.take for s in plan.steps)
+
+
+def test_a_one_hot_matmul_is_replayed_as_a_gather_with_eagers_numbers():
+    rng = np.random.default_rng(2)
+    vocab = 11
+    for cast in (False, True, "temp"):
+        w = mg.tensor(rng.standard_normal((vocab, 6)).astype(np.float32), requires_grad=True)
+        step = _one_hot_step(w, vocab, cast)
+        fn = mg.compile(step)
+        for _ in range(4):
+            x = rng.integers(0, vocab, (5, 3))
+            loss, y = fn(x)
+            got = (loss.data, y.data, w.grad.data.copy())
+            eloss, ey = step(x)
+            for a, b in zip(got, (eloss.data, ey.data, w.grad.data)):
+                eq(a, b)
+        assert _gathers(fn.plan) == 1, cast
+        eq(y.data, np.tanh(w.data[(x.T if cast == "temp" else x).reshape(-1)]))
+
+
+def test_a_matmul_of_a_constant_that_is_not_one_hot_stays_a_product():
+    w = mg.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+
+    def step(x):
+        a = np.zeros((5, 4), np.float32)
+        np.put_along_axis(a, x[:, None], 2, axis=-1)  # 2s, not 1s
+        return (mg.tensor(a) @ w).sum()
+
+    fn = mg.compile(step)
+    x = np.array([0, 1, 2, 3, 0])
+    fn(x)
+    eq(fn(x).data, 30.0)
+    assert _gathers(fn.plan) == 0
