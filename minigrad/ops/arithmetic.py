@@ -115,13 +115,13 @@ class Pow(BinaryOp):
     symbol = "^"
 
     def forward(self, a, b):
-        y = a ** b
+        y = np.power(a, b)  # (not a ** b: for a 0-d b, numpy's ** reads b's value to pick a shortcut)
         self.saved = (a, b, y)
         return y
 
     def backward(self, grad):
         a, b, y = self.saved
-        ga = unbroadcast(grad * b * a ** (b - 1), a.shape) if self.inputs[0].requires_grad else None
+        ga = unbroadcast(grad * b * np.power(a, b - 1), a.shape) if self.inputs[0].requires_grad else None
         gb = None
         if self.inputs[1].requires_grad:
             with np.errstate(divide="ignore", invalid="ignore"):
