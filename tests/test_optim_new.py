@@ -1,5 +1,5 @@
 """RMSprop, AdamW and Adam's amsgrad against independent numpy implementations of PyTorch's
-documented updates (torch.optim docs, "Algorithm" boxes); exact resumption through
+documented updates (torch.optim docs, "Algorithm" boxes); exact resumption (every optimizer) through
 mg.save/mg.load; argument errors; and optimizers stepping on the .grad Tensors backward fills."""
 
 import numpy as np
@@ -164,6 +164,9 @@ def _train(model, opt, batches):
 
 
 RESUME = [
+    (optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)),
+    (optim.Adam, dict(lr=0.01, weight_decay=1e-3)),
+    (optim.Adagrad, dict(lr=0.05, lr_decay=0.01)),
     (optim.RMSprop, dict(lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=1e-3)),
     (optim.RMSprop, dict(lr=0.01)),
     (optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=1e-3)),
@@ -172,8 +175,8 @@ RESUME = [
 ]
 
 
-@pytest.mark.parametrize("opt_cls, kwargs", RESUME, ids=["RMSprop_all", "RMSprop", "Adam_amsgrad",
-                                                          "AdamW_amsgrad", "AdamW"])
+@pytest.mark.parametrize("opt_cls, kwargs", RESUME, ids=["SGD", "Adam", "Adagrad", "RMSprop_all", "RMSprop",
+                                                          "Adam_amsgrad", "AdamW_amsgrad", "AdamW"])
 def test_resume_from_saved_state_is_exact(tmp_path, opt_cls, kwargs):
     rng = np.random.default_rng(1)
     batches = [(mg.tensor(rng.standard_normal((8, 3)).astype(np.float32)),
