@@ -39,6 +39,18 @@ def check_device(device, who):
                          f"or 'cpu', got {device!r}")
 
 
+def device_and_dtype(args, dtype, device, who):
+    """torch's `.to(dtype)`, `.to(device)`, `.to(device, dtype)` arguments as (dtype or None),
+    with the device checked (only "cpu")."""
+    for arg in args:
+        if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
+            device = arg
+        else:
+            dtype = arg
+    check_device(device, who)
+    return dtype
+
+
 def tensor(data, requires_grad=False, dtype=None, device=None):
     """A new leaf tensor holding a copy of `data` (like torch.tensor).
 

@@ -223,14 +223,9 @@ class Tensor:
     def to(self, *args, dtype=None, device=None):
         """self converted to `dtype` (a copy; differentiable between float dtypes), as
         torch's x.to(dtype) and x.to(device, dtype): the device may only be "cpu"."""
-        from minigrad.creation import check_device
+        from minigrad.creation import device_and_dtype
         from minigrad.ops.shape import Cast
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
-                device = arg
-            else:
-                dtype = arg
-        check_device(device, "to")
+        dtype = device_and_dtype(args, dtype, device, "to")
         if dtype is None:
             return self
         try:

@@ -113,13 +113,8 @@ class Module:
     def to(self, *args, dtype=None, device=None):
         """model.to(dtype) / model.to("cpu") / model.to("cpu", dtype), as torch; returns self.
         minigrad runs on the CPU only, so any other device is an error."""
-        from minigrad.creation import check_device
-        for arg in args:
-            if isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):
-                device = arg
-            else:
-                dtype = arg
-        check_device(device, f"{type(self).__name__}.to")
+        from minigrad.creation import device_and_dtype
+        dtype = device_and_dtype(args, dtype, device, f"{type(self).__name__}.to")
         return self if dtype is None else self._cast(np.dtype(dtype))
 
     def cpu(self):
