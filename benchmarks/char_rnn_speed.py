@@ -2,7 +2,6 @@
 
     python benchmarks/char_rnn_speed.py                          # the offline corpus
     python benchmarks/char_rnn_speed.py ../shared/data/anna.txt  # or any UTF-8 text
-    python benchmarks/char_rnn_speed.py --fused                  # also LSTM(fused=True)
 
 small:  1-layer LSTM, hidden 128, batch 32, seq_len 64
 medium: 2-layer LSTM, hidden 256, batch 64, seq_len 100
@@ -33,10 +32,10 @@ CONFIGS = {  # name: (num_layers, hidden_size, batch_size, seq_len)
 }
 
 
-def measure(ids, vocab_size, num_layers, hidden, batch, seq_len, steps, warmup, repeats, fused=False):
+def measure(ids, vocab_size, num_layers, hidden, batch, seq_len, steps, warmup, repeats):
     """chars/s of each of `repeats` timings of `steps` training steps, after `warmup` steps."""
     mg.manual_seed(0)
-    model = CharRNN(vocab_size, hidden, num_layers, fused=fused)
+    model = CharRNN(vocab_size, hidden, num_layers)
     optimizer = mg.optim.Adam(model.parameters(), lr=2e-3)
     windows = sequence_windows(ids, batch, seq_len)
     state, rates = None, []
@@ -58,8 +57,6 @@ def main():
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first (default 2)")
     parser.add_argument("--repeats", type=int, default=3, help="timings per config; the median is "
                                                                 "reported (default 3)")
-    parser.add_argument("--fused", action="store_true", help="also time the fused LSTM layer "
-                                                               "(models/fused_lstm.py), interleaved")
     args = parser.parse_args()
     text = read_text(args.text) if args.text else stdlib_corpus()[0]
     vocab = Vocab.from_text(text)
@@ -69,17 +66,12 @@ def main():
           f"BLAS threads: {threads}")
     for name in args.configs:
         layers, hidden, batch, seq_len = CONFIGS[name]
-        variants = (False, True) if args.fused else (False,)
-        rates = {fused: [] for fused in variants}
-        for _ in range(args.repeats):  # interleaved, so the machine's drift hits both alike
-            for fused in variants:
-                rates[fused] += measure(ids, len(vocab), layers, hidden, batch, seq_len, args.steps,
-                                        args.warmup, 1, fused)
-        for fused in variants:
-            print(f"{name:6s} {layers} x LSTM {hidden:3d}, batch {batch}, seq_len {seq_len:3d}"
-                  f"{', fused' if fused else ''}: {statistics.median(rates[fused]):9,.0f} chars/s  "
-                  f"(median of {args.repeats} x {args.steps} steps; "
-                  f"all: {', '.join(f'{r:,.0f}' for r in rates[fused])})", flush=True)
+        rates = []
+        for _ in range(args.repeats):  # each timing: a fresh model, warmed up
+            rates += measure(ids, len(vocab), layers, hidden, batch, seq_len, args.steps, args.warmup, 1)
+        print(f"{name:6s} {layers} x LSTM {hidden:3d}, batch {batch}, seq_len {seq_len:3d}: "
+              f"{statistics.median(rates):9,.0f} chars/s  (median of {args.repeats} x {args.steps} steps; "
+              f"all: {', '.join(f'{r:,.0f}' for r in rates)})", flush=True)
 
 
 if __name__ == "__main__":

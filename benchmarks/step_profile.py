@@ -85,10 +85,10 @@ def _subclasses(cls):
         yield from _subclasses(sub)
 
 
-def profile(ids, vocab_size, config, steps, warmup, fused=False):
+def profile(ids, vocab_size, config, steps, warmup):
     layers, hidden, batch, seq_len = CONFIGS[config]
     mg.manual_seed(0)
-    model = CharRNN(vocab_size, hidden, layers, fused=fused)
+    model = CharRNN(vocab_size, hidden, layers)
     optimizer = mg.optim.Adam(model.parameters(), lr=2e-3)
     windows = sequence_windows(ids, batch, seq_len)
     timer = OpTimer()
@@ -146,16 +146,14 @@ def main():
     parser.add_argument("--config", choices=sorted(CONFIGS), default="small")
     parser.add_argument("--steps", type=int, default=20, help="measured steps (default 20)")
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured steps first (default 3)")
-    parser.add_argument("--fused", action="store_true", help="the fused LSTM layer (models/fused_lstm.py)")
     args = parser.parse_args()
     text = read_text(args.text) if args.text else stdlib_corpus()[0]
     vocab = Vocab.from_text(text)
     layers, hidden, batch, seq_len = CONFIGS[args.config]
-    print(f"{args.config}: {layers} x LSTM {hidden}{' (fused)' if args.fused else ''}, batch {batch}, "
-          f"seq_len {seq_len}; "
+    print(f"{args.config}: {layers} x LSTM {hidden}, batch {batch}, seq_len {seq_len}; "
           f"text {args.text or 'offline stdlib corpus'}, vocabulary {len(vocab)}; "
           f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
-    report(*profile(vocab.encode(text), len(vocab), args.config, args.steps, args.warmup, args.fused))
+    report(*profile(vocab.encode(text), len(vocab), args.config, args.steps, args.warmup))
 
 
 if __name__ == "__main__":

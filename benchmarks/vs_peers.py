@@ -1,7 +1,7 @@
 """The char-RNN against its peers: the team harness's runs, interleaved, summed up in one table.
 
     python benchmarks/vs_peers.py                                # 5 rounds, small and medium
-    python benchmarks/vs_peers.py --rounds 3 --configs small --impls numpy_manual minigrad minigrad_fused
+    python benchmarks/vs_peers.py --rounds 3 --configs small --impls numpy_manual minigrad minigrad_compiled
     python benchmarks/vs_peers.py --time-budget 120 --rounds 1   # validation loss after 120 s
 
 Runs `run.py` of the harness (default `../shared/bench`, beside the project root) once per
@@ -10,8 +10,7 @@ of characters per second, peak RSS, and the ratios of minigrad to the others. Ru
 Python that has torch (the harness's PyTorch peers need it) and this project importable.
 
 Implementations: the harness's `torch_fused`, `torch_cells`, `numpy_manual` and `minigrad`
-(the composed `models.LSTM`), `minigrad_fused`: the same harness code with `models.LSTM`
-building `LSTM(..., fused=True)`, and `minigrad_compiled`: the same harness code with its
+(the composed `models.LSTM`), and `minigrad_compiled`: the same harness code with its
 training step's forward, loss, zero_grad, backward and clip in one `mg.compile`d function
 (Adam steps eagerly after it). Every run's JSON line is also appended to
 --log; a config whose runs disagree on loss_first/loss_last is flagged, since the same
@@ -26,12 +25,12 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_fused", "minigrad_compiled"]
+IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_compiled"]
 STEPS = {"small": ["--steps", "40", "--warmup", "5"], "medium": ["--steps", "10", "--warmup", "2"]}
 
 # `python -c` program for the minigrad implementations. The harness imports `models` as a
 # top-level package; the project installs it as `minigrad.models`, so the launcher hands the
-# harness that package (made fused for minigrad_fused), then runs the harness as usual. For
+# harness that package, then runs the harness as usual. For
 # minigrad_compiled it also gives the harness's Impl a train_step that runs the harness's own
 # forward to clip (Impl._loss, zero_grad, backward, clip_grad_norm_) as one mg.compile'd
 # function, then Adam eagerly, as the harness's train_step does (the harness is not changed).
@@ -40,12 +39,6 @@ import os, runpy, sys
 sys.path.insert(0, {root!r})
 from minigrad import models
 
-if {fused!r}:
-    class FusedLSTM(models.LSTM):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, fused=True, **kwargs)
-
-    models.LSTM = FusedLSTM
 sys.modules["models"] = models
 if {compiled!r}:
     sys.path.insert(0, os.path.dirname({run_py!r}))
@@ -78,8 +71,7 @@ def run_once(harness, impl, config, extra):
     args = ["--impl", "minigrad" if impl.startswith("minigrad") else impl, "--minigrad-root", ROOT,
             "--config", config, *extra]
     if impl.startswith("minigrad"):
-        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, fused=impl == "minigrad_fused",
-                                   compiled=impl == "minigrad_compiled")
+        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, compiled=impl == "minigrad_compiled")
         command = [sys.executable, "-c", launcher, *args]
     else:
         command = [sys.executable, run_py, *args]
@@ -118,7 +110,7 @@ def summary(results, configs, budget):
         lines.append(f"| {impl} | " + " | ".join(cells) + f" | {rss_cell} |")
     if not budget:
         lines.append("")
-        for mine in ("minigrad", "minigrad_fused", "minigrad_compiled"):
+        for mine in ("minigrad", "minigrad_compiled"):
             for config in configs:
                 ratios = [f"{medians[config, mine] / medians[config, other]:.2f}x {other}"
                           for other in ("numpy_manual", "torch_cells", "torch_fused")

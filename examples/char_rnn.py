@@ -165,10 +165,6 @@ def build_parser():
     opt.add_argument("--minutes", type=flag(POSITIVE), metavar="M", help="stop after M minutes of this run")
     opt.add_argument("--seed", type=flag(NON_NEGATIVE_INT),
                      help=f"random seed: same seed, same losses (default {DATA_DEFAULTS['seed']})")
-    opt.add_argument("--fused", action="store_true",
-                     help="run each LSTM layer as one op with a hand-written backward (models/fused_lstm.py): "
-                          "the same values, faster for hidden sizes up to about 128; compiled too unless "
-                          "--no-compile; the pictures still show the cells")
     opt.add_argument("--no-compile", action="store_true",
                      help="train eagerly: by default each step's forward, loss, backward and clipping run "
                           "through mg.compile (traced on the first window of each shape, replayed after: the "
@@ -239,12 +235,10 @@ def cmd_train(args):
     ids = vocab.encode(text)
     train_ids, val_ids = split(ids, cfg["val_fraction"])
     check_sizes(len(text), train_ids, val_ids, cfg)
-    if args.fused and cfg["cell"] != "lstm":
-        raise UsageError(f"--fused is for the LSTM only, not --cell {cfg['cell']}")
     check_writable(path)
 
     mg.manual_seed(cfg["seed"])
-    model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS}, fused=args.fused)
+    model = CharRNN(len(vocab), **{k: cfg[k] for k in MODEL_DEFAULTS})
     optimizer = checkpoints.make_optimizer(cfg["optimizer"], model.parameters(), cfg["lr"])
     scheduler = checkpoints.make_scheduler(cfg["lr_schedule"], optimizer, schedule_steps)
     run = dict(step=0, epoch=0, window=0, losses=[], val=[], text_sha256=text_digest(text))
@@ -264,7 +258,7 @@ def cmd_train(args):
           f"{n_params:,} parameters; batch {cfg['batch_size']} streams x "
           f"seq_len {cfg['seq_len']}, {OPTIMIZERS[cfg['optimizer']].__name__} lr {cfg['lr']}"
           f"{'' if scheduler is None else ' (schedule ' + cfg['lr_schedule'] + ')'}, "
-          f"clip {cfg['clip'] or 'off'}, seed {cfg['seed']}{'; fused LSTM layers' if args.fused else ''}")
+          f"clip {cfg['clip'] or 'off'}, seed {cfg['seed']}")
     if run["step"]:
         print(f"resuming from {args.resume} at step {run['step']} (epoch {run['epoch']}, window {run['window']})"
               f"{lr_note(optimizer, scheduler)}")

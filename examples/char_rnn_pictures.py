@@ -21,16 +21,12 @@ def write_pictures(model, ids, directory, seed=0, graph_steps=6, flow_steps=64, 
     """
     from minigrad import viz  # graphviz and matplotlib are needed only here
 
-    was_training, was_fused = model.training, getattr(model.rnn, "fused", False)
+    was_training = model.training
     model.eval()
-    if was_fused:
-        model.rnn.fused = False  # the pictures show the cells' ops, not a fused layer's one node
     try:
         return _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_streams)
     finally:
         model.train(was_training)
-        if was_fused:
-            model.rnn.fused = True
 
 
 def _draw(viz, model, ids, directory, seed, graph_steps, flow_steps, flow_streams):

@@ -20,8 +20,7 @@ GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # the rows of weight_ih are GATES[cell]
 
 
 class CharRNN(nn.Module):
-    """CharRNN(vocab_size, hidden_size=256, num_layers=2, cell="lstm", embedding_dim=None, dropout=0.0,
-    fused=False)
+    """CharRNN(vocab_size, hidden_size=256, num_layers=2, cell="lstm", embedding_dim=None, dropout=0.0)
 
     Args:
         vocab_size: V, the number of distinct characters.
@@ -29,13 +28,10 @@ class CharRNN(nn.Module):
         cell: "lstm", "gru" or "rnn" (tanh).
         embedding_dim: None feeds one-hot vectors (V wide); an int E learns an embedding.
         dropout: dropout between recurrent layers (as torch.nn.LSTM's), in training mode.
-        fused: for cell="lstm", run each layer as one op with a hand-written backward
-            (models/fused_lstm.py): same values, faster for small hidden sizes. How to compute, not what the model
-            is: not part of `config()`, and `model.rnn.fused` can be switched at any time.
     """
 
     def __init__(self, vocab_size, hidden_size=256, num_layers=2, cell="lstm", embedding_dim=None,
-                 dropout=0.0, fused=False):
+                 dropout=0.0):
         super().__init__()
         if cell not in CELLS:
             raise ValueError(f"CharRNN: unknown cell {cell!r}; choose one of {', '.join(CELLS)}")
@@ -44,11 +40,7 @@ class CharRNN(nn.Module):
         self.vocab_size, self.hidden_size, self.num_layers = int(vocab_size), hidden_size, num_layers
         self.cell, self.embedding_dim, self.dropout = cell, embedding_dim, dropout
         self.embedding = nn.Embedding(vocab_size, embedding_dim) if embedding_dim else None
-        if fused and cell != "lstm":
-            raise ValueError(f"CharRNN: fused=True is only for cell='lstm', not {cell!r}")
         self.rnn = CELLS[cell](embedding_dim or vocab_size, hidden_size, num_layers, dropout=dropout)
-        if fused:
-            self.rnn.fused = True
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def config(self):

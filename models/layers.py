@@ -43,7 +43,6 @@ from minigrad.tensor import Tensor
 
 from minigrad.models.cell import (RecurrentCell, as_tensor, check_device, check_dtype, parameter_dtype, pick_state,
                                   shape_str, split_state)
-from minigrad.models.fused_lstm import lstm_window
 from minigrad.models.gru import GRUCell
 from minigrad.models.lstm import LSTMCell
 from minigrad.models.rnn import RNNCell
@@ -302,21 +301,13 @@ class LSTM(Recurrent):
     """torch.nn.LSTM: a stack of LSTMCells (see models/lstm.py for the equations).
 
     LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, proj_size=0, *, device=None, dtype=None, fused=False);
+    bidirectional=False, proj_size=0, *, device=None, dtype=None);
     forward(input, hx=None) -> (output, (h_n, c_n)), hx = (h0, c0) (`state=` also works).
     proj_size must stay 0: minigrad's LSTM has no projection of h.
-
-    fused=True (not in PyTorch, whose fused kernels are chosen for you) runs each layer's
-    recurrence as one op with a hand-written backward (models/fused_lstm.py): the same values
-    and gradients, faster where Python overhead dominates (hidden 128: about 1.3x; from
-    hidden 256 the matrix products dominate and it gains nothing), but a graph picture shows
-    one node per layer and direction instead of the cells' equations. The reverse direction
-    runs the same op on the window read backwards. The attribute `fused` can be switched
-    at any time; the parameters and state_dict are the same either way.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, proj_size=0, *, device=None, dtype=None, fused=False):
+                 dropout=0.0, bidirectional=False, proj_size=0, *, device=None, dtype=None):
         if not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
             raise ValueError(f"{type(self).__name__}: proj_size must be 0 (no projection), got {proj_size!r}")
         if proj_size:
@@ -327,19 +318,6 @@ class LSTM(Recurrent):
         super().__init__(LSTMCell, input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, device=device, dtype=dtype)
         self.proj_size = 0
-        self.fused = fused
-
-    def run_window(self, cell, x_proj, state, reverse=False):
-        if not self.fused:
-            return super().run_window(cell, x_proj, state, reverse)
-        if reverse:  # the same recurrence over the window read backwards, then put back in order
-            hc = lstm_window(x_proj[::-1], cell.weight_hh, *state)
-            return hc[0, ::-1], (hc[0, -1], hc[1, -1])
-        hc = lstm_window(x_proj, cell.weight_hh, *state)  # (2, seq_len, batch, hidden_size)
-        return hc[0], (hc[0, -1], hc[1, -1])
-
-    def extra_repr(self):
-        return super().extra_repr() + (", fused=True" if self.fused else "")
 
 
 class GRU(Recurrent):

@@ -3,8 +3,6 @@ import os
 import subprocess
 import sys
 
-import pytest
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
 import vs_peers  # noqa: E402
 
@@ -16,12 +14,12 @@ def result(chars, rss=80.0, first=4.41069, last=3.03192, **extra):
 def test_summary_gives_medians_ranges_and_ratios():
     results = {("small", "numpy_manual"): [result(100.0), result(90.0), result(110.0)],
                ("small", "minigrad"): [result(70.0, rss=95.0), result(80.0, rss=93.0), result(75.0, rss=94.0)],
-               ("small", "minigrad_fused"): [result(90.0)]}
+               ("small", "minigrad_compiled"): [result(90.0)]}
     text = vs_peers.summary(results, ["small"], budget=False)
     assert "| minigrad | 75 (70-80) | 94 MB |" in text
     assert "| numpy_manual | 100 (90-110) | 80 MB |" in text
     assert "minigrad on small: 0.75x numpy_manual" in text
-    assert "minigrad_fused on small: 0.90x numpy_manual" in text
+    assert "minigrad_compiled on small: 0.90x numpy_manual" in text
     assert "every run gave loss_first, loss_last = (4.41069, 3.03192)" in text and "WARNING" not in text
 
 
@@ -35,17 +33,17 @@ def test_summary_flags_a_run_that_computed_something_else():
     assert "WARNING" not in text  # runs of a time budget differ in length, so only loss_first must agree
 
 
-@pytest.mark.parametrize("fused", [False, True])
-def test_launcher_runs_the_harness_with_the_installed_models_package(tmp_path, fused):
+def test_launcher_runs_the_harness_with_the_installed_models_package(tmp_path):
     run_py = tmp_path / "run.py"
     run_py.write_text("import sys\nimport minigrad.models\nfrom models import LSTM\n"
                       "import models\nassert models.LSTMCell is minigrad.models.LSTMCell\n"
-                      "print('fused' if LSTM(3, 4).fused else 'composed', sys.argv[1:])\n")
-    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), fused=fused, compiled=False)
+                      "assert LSTM is minigrad.models.LSTM\n"
+                      "print(type(LSTM(3, 4)).__name__, sys.argv[1:])\n")
+    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), compiled=False)
     done = subprocess.run([sys.executable, "-c", program, "--impl", "minigrad"], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == ("fused" if fused else "composed") + " ['--impl', 'minigrad']"
+    assert done.stdout.strip() == "LSTM ['--impl', 'minigrad']"
 
 
 def test_compiled_launcher_runs_the_harness_step_compiled_with_the_same_losses(tmp_path):
@@ -83,7 +81,7 @@ def test_compiled_launcher_runs_the_harness_step_compiled_with_the_same_losses(t
         "print(getattr(impl, 'compiled_step', None) is not None and impl.compiled_step.replays)\n")
     outputs = []
     for compiled in (False, True):
-        program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), fused=False, compiled=compiled)
+        program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), compiled=compiled)
         done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout.split("\n"))

@@ -130,24 +130,6 @@ def test_a_mismatched_checkpoint_gives_a_clear_error(trained, tmp_path):
     assert result.returncode == 2 and "not a readable minigrad checkpoint" in result.stderr
 
 
-def test_fused_training_continues_the_same_run_and_draws_the_cells(trained, tmp_path):
-    text, checkpoint, _ = trained
-    losses = {}
-    for flags in ([], ["--fused"]):
-        out = tmp_path / f"resumed{len(flags)}" / "model.ckpt"
-        result = run("train", "--resume", checkpoint, "--steps", 310, "--checkpoint", out, *flags,
-                     *(["--no-pictures"] if not flags else []))
-        losses[bool(flags)] = mg.load(out)["run"]["losses"][300:]
-    assert "fused LSTM layers" in result.stdout
-    assert len(losses[True]) == 10
-    np.testing.assert_allclose(losses[True], losses[False], rtol=1e-4)
-    svg = (out.parent / "unrolled_graph.svg").read_text()
-    assert ">t = 5<" in svg and ">i f g o<" in svg  # the cells unrolled, not the fused layer's node
-    assert "LSTM×T" not in svg
-    result = run("train", "--text", text, "--cell", "gru", "--fused", *TINY, check=False)
-    assert result.returncode == 2 and "--fused is for the LSTM only, not --cell gru" in result.stderr
-
-
 @pytest.mark.parametrize("content, message", [
     (b"", "is empty"),
     (b"too short for a batch", "too short"),

@@ -71,8 +71,7 @@ def assert_same_run(a, b, resumed=False):
     ["--num-layers", 2, "--dropout", 0.2, "--lr-schedule", "exp:0.99"],
     ["--cell", "gru", "--embedding-dim", 5, "--optimizer", "rmsprop"],
     ["--cell", "rnn", "--clip", 0, "--optimizer", "sgd", "--lr-schedule", "plateau"],
-    ["--fused", "--num-layers", 2, "--dropout", 0.1],
-], ids=["lstm-dropout", "gru-embedding", "rnn-noclip-plateau", "fused"])
+], ids=["lstm-dropout", "gru-embedding", "rnn-noclip-plateau"])
 def test_compiled_and_eager_training_are_the_same_run(words, tmp_path, capsys, compiled_steps, flags):
     flags = [*flags, "--steps", STEPS, "--eval-every", 20, "--seed", 4]
     outputs = {}

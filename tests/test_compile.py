@@ -169,10 +169,9 @@ def test_layers_compile_bit_for_bit_dropout_included(layer, num_layers, batch_fi
     assert compiled.traces == 2 and compiled.replays == 2
 
 
-@pytest.mark.parametrize("bidirectional", [False, True])
-def test_fused_lstm_compiles_bit_for_bit(bidirectional):
+def test_bidirectional_lstm_compiles_bit_for_bit():
     mg.manual_seed(0)
-    model = models.LSTM(5, 6, num_layers=2, fused=True, bidirectional=bidirectional, dropout=0.3)
+    model = models.LSTM(5, 6, num_layers=2, bidirectional=True, dropout=0.3)
     rng = np.random.default_rng(1)
 
     def step(x):

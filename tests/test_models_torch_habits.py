@@ -307,28 +307,6 @@ def test_bidirectional_dropout_between_layers_in_training_mode_only():
     np.testing.assert_allclose(with_dropout.eval()(x)[0].data, without(x)[0].data)
 
 
-@pytest.mark.parametrize("with_state", [False, True])
-def test_fused_bidirectional_lstm_is_the_composed_one(with_state):
-    mg.manual_seed(8)
-    rng = np.random.default_rng(8)
-    lstm = LSTM(D, H, num_layers=2, bidirectional=True).double()
-    x = rng.standard_normal((T, B, D))
-    state0 = [rng.standard_normal((4, B, H)) for _ in range(2)] if with_state else None
-    probe = rng.standard_normal((T, B, 2 * H))
-    results = []
-    for fused in (False, True):
-        lstm.fused = fused
-        lstm.zero_grad()
-        xt = mg.tensor(x, requires_grad=True)
-        hx = tuple(mg.tensor(s, requires_grad=True) for s in state0) if with_state else None
-        output, (h_n, c_n) = lstm(xt, hx)
-        ((output * mg.tensor(probe)).sum() + (h_n * c_n).sum()).backward()
-        results.append([output.data, h_n.data, c_n.data, grad(xt)] + [grad(p) for p in lstm.parameters()]
-                       + ([grad(s) for s in hx] if with_state else []))
-    for k, (a, b) in enumerate(zip(*results, strict=True)):
-        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14, err_msg=f"result {k}")
-
-
 def test_bidirectional_repr_and_wrong_state_shape():
     lstm = LSTM(D, H, num_layers=2, bidirectional=True)
     assert repr(lstm).startswith("LSTM(3, 4, num_layers=2, bidirectional=True")
@@ -407,6 +385,6 @@ def test_device_and_dtype_keywords(make):
 
 def test_lstm_takes_torchs_positional_arguments():
     lstm = LSTM(D, H, 2, True, True, 0.0, True)   # ..., batch_first, dropout, bidirectional
-    assert lstm.batch_first and lstm.bidirectional and not lstm.fused
+    assert lstm.num_layers == 2 and lstm.bias and lstm.batch_first and lstm.dropout == 0.0 and lstm.bidirectional
     rnn = RNN(D, H, 1, "relu", False, False, 0.0, True)
     assert rnn.cells[0].nonlinearity == "relu" and not rnn.bias and rnn.bidirectional

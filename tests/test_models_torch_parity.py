@@ -1,7 +1,6 @@
 """Optional parity with PyTorch: the same weights give the same outputs and gradients (of the
 input, the initial states and every parameter): cells, stacked layers, bidirectional layers
-(1 and 2 layers, batch_first or not, with and without initial states, fused or not), and
-unbatched inputs.
+(1 and 2 layers, batch_first or not, with and without initial states), and unbatched inputs.
 
 Skipped unless torch is installed (the suite never needs it). To run by hand, in an
 environment with torch and this project:
@@ -21,8 +20,7 @@ T, B, D, H = 6, 3, 4, 5
 TOLERANCE = {np.float64: 1e-12, np.float32: 1e-5}
 CELLS = {"RNNCell": {}, "RNNCell-relu": {"nonlinearity": "relu"}, "LSTMCell": {}, "GRUCell": {}}
 LAYERS = {"RNN": {}, "LSTM": {}, "GRU": {}, "LSTM-batch_first": {"batch_first": True},
-          "RNN-relu": {"nonlinearity": "relu"}, "LSTM-fused": {"fused": True}}
-OURS_ONLY = {"fused"}  # options torch.nn's layers do not take
+          "RNN-relu": {"nonlinearity": "relu"}}
 TORCH_DTYPE = {np.float64: torch.float64, np.float32: torch.float32}
 
 
@@ -83,8 +81,7 @@ def compare_layer(name, dtype, num_layers=2, seed=0, bidirectional=False, with_s
     gradient (input, initial state, every parameter) is compared, not just their sums."""
     kind, options = name.split("-")[0], {**LAYERS[name], **more}
     torch.manual_seed(seed)
-    theirs = getattr(torch.nn, kind)(D, H, num_layers=num_layers, bidirectional=bidirectional,
-                                     **{k: v for k, v in options.items() if k not in OURS_ONLY})
+    theirs = getattr(torch.nn, kind)(D, H, num_layers=num_layers, bidirectional=bidirectional, **options)
     theirs = theirs.to(TORCH_DTYPE[dtype])
     ours = getattr(models, kind)(D, H, num_layers=num_layers, bidirectional=bidirectional, **options)
     ours = ours.double() if dtype == np.float64 else ours.float()
@@ -155,14 +152,6 @@ def test_bidirectional_layer_matches_torch(kind, num_layers, batch_first, with_s
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("num_layers", [1, 2])
-@pytest.mark.parametrize("with_state", [False, True])
-def test_fused_bidirectional_lstm_matches_torch(num_layers, with_state, dtype):
-    diffs = compare_layer("LSTM-fused", dtype, num_layers, bidirectional=True, with_state=with_state)
-    assert max(diffs.values()) < TOLERANCE[dtype], diffs
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU", "LSTM-batch_first"])
 def test_unbatched_layer_matches_torch(name, bidirectional, dtype):
@@ -214,8 +203,6 @@ if __name__ == "__main__":
         runs += [(f"{kind} x{L} bi{' bf' * bf}{' h0' * st}",
                   compare_layer(kind, dtype, L, bidirectional=True, batch_first=bf, with_state=st))
                  for kind, L, bf, st in BIDIRECTIONAL]
-        runs += [(f"LSTM-fused x{L} bi", compare_layer("LSTM-fused", dtype, L, bidirectional=True))
-                 for L in (1, 2)]
         runs += [(f"{name} unbatched{' bi' * bi}", compare_layer(name, dtype, bidirectional=bi, unbatched=True))
                  for name in ("RNN", "LSTM", "GRU") for bi in (False, True)]
         for name, diffs in runs:

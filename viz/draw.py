@@ -79,8 +79,7 @@ def trace_unrolled(root, *, params=None, level="op", grads=True, values="named",
     graph = trace(root, params, grads)
     if not own_steps(graph):
         warnings.warn("draw_unrolled: no tensor was made inside a time-step scope (mg.scope('t0'), "
-                      "as the models' layers do; an LSTM with fused=True has none), so nothing is unrolled",
-                      stacklevel=3)
+                      "as the models' layers do), so nothing is unrolled", stacklevel=3)
     if level == "cell":
         graph = collapse_cells(graph, cell_title)
     else:

@@ -45,8 +45,7 @@ def states_by_scope(root, name=None, layer=-1):
     if not found:
         known = ", ".join(sorted(repr(n) for n in names if n)) or "none"
         raise ValueError(f"states_by_scope: no tensor named {name!r} was made in a time-step scope; "
-                         f"names found in steps: {known} (an LSTM with fused=True makes no per-step "
-                         f"tensors: set its .fused = False to see its steps)")
+                         f"names found in steps: {known}")
     rows = sorted(found, key=lambda r: (Step(r, 0).layer or 0, r))
     row = layer if isinstance(layer, str) else rows[layer]
     if row not in found:
