@@ -12,19 +12,14 @@ The machine is shared: run it more than once and compare medians, not single run
 Like the example, it uses one BLAS thread unless OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS) is set.
 """
 import argparse
-import os
 import statistics
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "examples")]
-
-from char_rnn import train_step  # noqa: E402  (first: it sets the BLAS threads before numpy loads)
-import minigrad as mg  # noqa: E402
-from minigrad.models.batching import sequence_windows  # noqa: E402
-from minigrad.models.char_rnn import CharRNN  # noqa: E402
-from text_data import Vocab, read_text, stdlib_corpus  # noqa: E402
+import minigrad as mg
+from minigrad.models.batching import sequence_windows
+from minigrad.models.char_rnn import CharRNN, train_step
+from minigrad.models.text import Vocab, read_text, stdlib_corpus
+from minigrad.threads import blas_threads, use_one_blas_thread
 
 CONFIGS = {  # name: (num_layers, hidden_size, batch_size, seq_len)
     "small": (1, 128, 32, 64),
@@ -61,7 +56,7 @@ def main():
     text = read_text(args.text) if args.text else stdlib_corpus()[0]
     vocab = Vocab.from_text(text)
     ids = vocab.encode(text)
-    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "default"
+    threads = blas_threads() or "default"
     print(f"text: {args.text or 'offline stdlib corpus'}, {len(text):,} characters, vocabulary {len(vocab)}; "
           f"BLAS threads: {threads}")
     for name in args.configs:
@@ -75,4 +70,5 @@ def main():
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()
     main()

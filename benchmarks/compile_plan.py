@@ -12,15 +12,13 @@ arrays). Counts, not times: they do not depend on the machine.
 """
 import argparse
 import collections
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from compile_speed import build, windows  # noqa: E402  (sets one BLAS thread first)
+import numpy as np
 
-import numpy as np  # noqa: E402
+import minigrad as mg
+from minigrad.threads import use_one_blas_thread
 
-import minigrad as mg  # noqa: E402
+from compile_speed import build, windows  # benchmarks/compile_speed.py, beside this script
 
 
 def main():
@@ -56,4 +54,5 @@ def main():
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()
     main()

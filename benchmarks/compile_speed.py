@@ -14,21 +14,16 @@ losses stayed bit-for-bit equal, as they must. One BLAS thread unless OPENBLAS_N
 (or OMP_NUM_THREADS) is set.
 """
 import argparse
-import os
 import statistics
-import sys
 import time
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # before numpy loads
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import minigrad as mg  # noqa: E402
-from minigrad import nn, optim  # noqa: E402
-from minigrad.models import LSTM  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad.models import LSTM
+from minigrad.nn import functional as F
+from minigrad.threads import blas_threads, use_one_blas_thread
 
 
 def build(vocab, hidden, layers, seed=0):
@@ -100,7 +95,7 @@ def main():
             if k >= args.warmup:
                 times[name].append(elapsed)
         same = same and np.array_equal(losses["eager"], losses["compiled"])
-    threads = os.environ.get("OPENBLAS_NUM_THREADS") or os.environ.get("OMP_NUM_THREADS") or "default"
+    threads = blas_threads() or "default"
     print(f"char-RNN step: {args.layers} layer(s) x {args.hidden}, batch {args.batch}, seq {args.seq}, "
           f"vocab {vocab}, float32, BLAS threads {threads}; median of {args.steps} interleaved steps")
     med = {name: statistics.median(t) * 1e3 for name, t in times.items()}
@@ -113,4 +108,5 @@ def main():
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()
     main()

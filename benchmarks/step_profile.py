@@ -3,7 +3,7 @@
     python benchmarks/step_profile.py                          # small config, offline corpus
     python benchmarks/step_profile.py ../shared/data/anna.txt --config medium
 
-Runs `examples/char_rnn.py`'s training step on the small (1x128, B32, T64) or medium
+Runs the training step of `examples/char_rnn.py` (minigrad.models.char_rnn's) on the small (1x128, B32, T64) or medium
 (2x256, B64, T100) LSTM and times, per step: the forward pass, the backward pass, clipping
 and Adam; inside them, every op's forward and backward (summed by op class) and the lazy
 gradients' materialization. What is left of a phase after its ops is the engine's own
@@ -16,22 +16,17 @@ idle, and only runs on one machine compare.
 """
 import argparse
 import collections
-import os
 import statistics
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "examples")]
-
-import char_rnn  # noqa: E402,F401  (first: it sets the BLAS threads before numpy loads)
-import minigrad as mg  # noqa: E402
-from minigrad import lazy_grad, nn  # noqa: E402
-from minigrad.function import Function  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-from minigrad.models.batching import sequence_windows, detach_state  # noqa: E402
-from minigrad.models.char_rnn import CharRNN  # noqa: E402
-from text_data import Vocab, read_text, stdlib_corpus  # noqa: E402
+import minigrad as mg
+from minigrad import lazy_grad, nn
+from minigrad.function import Function
+from minigrad.nn import functional as F
+from minigrad.models.batching import sequence_windows, detach_state
+from minigrad.models.char_rnn import CharRNN
+from minigrad.models.text import Vocab, read_text, stdlib_corpus
+from minigrad.threads import blas_threads, use_one_blas_thread
 
 CONFIGS = {"small": (1, 128, 32, 64), "medium": (2, 256, 64, 100)}  # layers, hidden, batch, seq
 clock = time.perf_counter
@@ -152,9 +147,10 @@ def main():
     layers, hidden, batch, seq_len = CONFIGS[args.config]
     print(f"{args.config}: {layers} x LSTM {hidden}, batch {batch}, seq_len {seq_len}; "
           f"text {args.text or 'offline stdlib corpus'}, vocabulary {len(vocab)}; "
-          f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
+          f"BLAS threads {blas_threads() or 'default'}")
     report(*profile(vocab.encode(text), len(vocab), args.config, args.steps, args.warmup))
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()
     main()

@@ -36,7 +36,6 @@ STEPS = {"small": ["--steps", "40", "--warmup", "5"], "medium": ["--steps", "10"
 # function, then Adam eagerly, as the harness's train_step does (the harness is not changed).
 LAUNCHER = """
 import os, runpy, sys
-sys.path.insert(0, {root!r})
 from minigrad import models
 
 sys.modules["models"] = models

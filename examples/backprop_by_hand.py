@@ -30,19 +30,13 @@ each collect one term per step, summed; the per-step terms are printed.
     python examples/backprop_by_hand.py              # a second
     python examples/backprop_by_hand.py --steps 3
 """
-import os
 import sys
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-
-import lecture_plots as lp  # noqa: E402
+import minigrad as mg
+from minigrad.threads import use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 F64 = mg.float64   # float64 throughout, so the hand and engine numbers agree to ~1e-15
 
@@ -302,4 +296,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

@@ -14,7 +14,8 @@ gradient flows back at most `seq_len` steps while the memory spans the whole str
 Each step's forward, loss, zero_grad, backward and gradient clipping (`forward_backward`) run
 through `mg.compile`: traced on the first windows, replayed as a planned numpy program after,
 with the same numbers bit for bit; the optimizer step, the lr schedule, reading the loss and
-detaching the state follow it eagerly (`train_step`). `--no-compile` runs it all eagerly.
+detaching the state follow it eagerly (`train_step`; both in minigrad.models.char_rnn, with
+`evaluate`). `--no-compile` runs it all eagerly.
 Evaluation, sampling and the pictures are always eager.
 """
 import argparse
@@ -28,27 +29,19 @@ import sys
 import tempfile
 import time
 
-# One BLAS thread unless the user chose: this model's matrices are small, and on a shared machine
-# a second OpenBLAS thread that must wait for a core slows training down many times over.
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
+from tqdm import tqdm
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-from minigrad.models.batching import count_windows, detach_state, sequence_windows  # noqa: E402
-from minigrad.models.char_rnn import CELLS, CharRNN, generate  # noqa: E402
-from tqdm import tqdm  # noqa: E402
-
-import char_rnn_checkpoint as checkpoints  # noqa: E402
-from char_rnn_checkpoint import (  # noqa: E402
+import minigrad as mg
+from minigrad.models import char_rnn_checkpoint as checkpoints
+from minigrad.models.batching import count_windows, sequence_windows
+from minigrad.models.char_rnn import (
+    CELLS, CharRNN, default_prime, evaluate, forward_backward, generate, train_step)
+from minigrad.models.char_rnn_checkpoint import (
     CONFIG, NON_NEGATIVE, NON_NEGATIVE_INT, OPTIMIZERS, POSITIVE, POSITIVE_INT, SCHEDULE,
     CheckpointMismatch)
-from text_data import TextError, Vocab, read_text, split, stdlib_corpus  # noqa: E402
+from minigrad.models.text import TextError, Vocab, read_text, split, stdlib_corpus
+from minigrad.threads import use_one_blas_thread
 
 DEFAULT_CHECKPOINT = os.path.join("runs", "char_rnn", "char_rnn.ckpt")
 STDLIB_MAX_CHARS = 2_000_000
@@ -72,7 +65,7 @@ class UsageError(Exception):
 
 # ----------------------------------------------------------------------------- the command line
 def flag(kind):
-    """An argparse `type=` reading a value of `kind` (char_rnn_checkpoint's POSITIVE_INT, ...):
+    """An argparse `type=` reading a value of `kind` (checkpoints.POSITIVE_INT, ...):
     a bad value is argparse's one-line usage error, before anything runs."""
     def convert(text):
         try:
@@ -295,7 +288,7 @@ def cmd_train(args):
     print("sample (temperature 0.8):\n" + sample_text(model, vocab, 500, cfg["seed"], run["step"]))
     print(f"\ncheckpoint: {path}")
     if not args.no_pictures:
-        from char_rnn_pictures import write_pictures  # needs graphviz and matplotlib
+        from minigrad.viz.char_rnn_pictures import write_pictures  # needs graphviz and matplotlib
         for what, where in write_pictures(model, val_ids, os.path.dirname(path) or ".", cfg["seed"]):
             print(f"{what}: {where}")
     print(f"sample more: python {sys.argv[0]} sample --checkpoint {path} --length 1000")
@@ -370,33 +363,6 @@ def lr_note(optimizer, scheduler):
     return "" if scheduler is None else f", lr {optimizer.param_groups[0]['lr']:.3g}"
 
 
-def forward_backward(model, optimizer, x, y, state, clip, training=True):
-    """The differentiable part of a training step, the part `mg.compile` traces and replays:
-    forward through the window, the loss, zero_grad, backward and (unless `clip` is 0) the
-    gradient clipping. x, y (B, T) are inputs and next-character targets, `state` the detached
-    state the previous window ended with. `training` is `model.training`, passed so that it is
-    part of a compiled call's signature (a compiled call bakes in the Python state it read).
-    Returns (the loss tensor, the new state); nothing is read out of a tensor here."""
-    B, T = x.shape
-    logits, state = model(x.T, state)              # time-major: (T, B) -> (T, B, V)
-    loss = F.cross_entropy(logits.reshape(T * B, model.vocab_size), y.T.reshape(-1))
-    optimizer.zero_grad()
-    loss.backward()
-    if clip:
-        nn.utils.clip_grad_norm_(model.parameters(), clip)
-    return loss, state
-
-
-def train_step(model, optimizer, x, y, state, clip, step=forward_backward):
-    """One step of truncated BPTT on a window: `step` (forward_backward, or its mg.compile'd
-    version) computes the loss and the clipped gradients; then, eagerly, the optimizer step, the
-    loss read out and the state detached. Returns (loss, the state to carry into the next
-    window, detached)."""
-    loss, state = step(model, optimizer, x, y, state, clip, model.training)
-    optimizer.step()
-    return loss.item(), detach_state(state)       # carry the values on, but cut the graph here
-
-
 class StopOnCtrlC:
     """While active, the first Ctrl-C asks the run to stop (after the current step, or at once
     from an evaluation) and save a checkpoint; a second one raises KeyboardInterrupt at once,
@@ -425,33 +391,6 @@ class StopOnCtrlC:
     def __exit__(self, *exc):
         signal.signal(signal.SIGINT, self._previous)
         return False
-
-
-def evaluate(model, ids, batch_size, seq_len, should_stop=None):
-    """Mean cross-entropy (nats per character) of predicting each character of `ids` from those
-    before it: the text is cut into up to `batch_size` contiguous streams, each read from a zero
-    state in windows of `seq_len`, carrying the state along. Returns (nats, characters scored),
-    or None if `should_stop()` turned true between two windows."""
-    n_streams = max(1, min(batch_size, (len(ids) - 1) // seq_len))
-    steps = count_windows(len(ids), n_streams, 1)   # characters each stream can score
-    was_training = model.training
-    model.eval()
-    total, count, state = 0.0, 0, None
-    try:
-        with mg.no_grad():
-            for x, y in sequence_windows(ids, n_streams, min(seq_len, steps), drop_last=False):
-                if should_stop is not None and should_stop():
-                    return None
-                logits, state = model(x.T, state)
-                total += F.cross_entropy(logits.reshape(-1, model.vocab_size), y.T.reshape(-1)).item() * y.size
-                count += y.size
-    finally:
-        model.train(was_training)
-    return total / count, count
-
-
-def default_prime(vocab):
-    return "\n" if "\n" in vocab.chars else vocab.chars[0]
 
 
 def sample_text(model, vocab, length, seed, step):
@@ -603,4 +542,7 @@ def cmd_sample(args):
 
 
 if __name__ == "__main__":
+    # One BLAS thread unless the user chose: this model's matrices are small, and on a shared machine
+    # a second OpenBLAS thread that must wait for a core slows training down many times over.
+    use_one_blas_thread()
     sys.exit(main())

@@ -17,26 +17,19 @@ For the hidden unit, every unit of the last layer is correlated with a few featu
 passage (inside a string, inside brackets, position in the line, ...) and the best-matching
 pair is shown: the unit's activation under each character of the passage.
 """
-import os
 import sys
 import time
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))                   # examples/
-
-import minigrad as mg  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-from minigrad.models import CharRNN, sequence_windows  # noqa: E402
-from minigrad.models.char_rnn import generate  # noqa: E402
-
-import char_rnn as cli  # noqa: E402
-import lecture_plots as lp  # noqa: E402
-from text_data import Vocab, read_text, split, stdlib_corpus  # noqa: E402
+import minigrad as mg
+from minigrad.nn import functional as F
+from minigrad.models import CharRNN, sequence_windows
+from minigrad.models import char_rnn_checkpoint as checkpoints
+from minigrad.models.char_rnn import default_prime, evaluate, generate, train_step
+from minigrad.models.text import Vocab, read_text, split, stdlib_corpus
+from minigrad.threads import use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 TEMPERATURES = (0.2, 0.5, 0.8, 1.0, 1.5)
 
@@ -50,13 +43,11 @@ def load_text(path=None, max_chars=400_000):
 
 def load_trained(path):
     """(model, vocab) from a checkpoint written by `examples/char_rnn.py train`."""
-    import char_rnn_checkpoint as checkpoints
-
     return checkpoints.load_model(checkpoints.load(path), path)
 
 
 def train(model, ids, steps=None, minutes=None, batch_size=32, seq_len=64, lr=3e-3, clip=5.0, log_every=100):
-    """Truncated BPTT with examples/char_rnn.py's train_step, carrying the state across windows.
+    """Truncated BPTT with the char-RNN's train_step (as examples/char_rnn.py), carrying the state across windows.
 
     Stops after `steps` steps, or after `minutes` (then the step count depends on the machine).
     Returns the list of training losses (nats per character)."""
@@ -65,7 +56,7 @@ def train(model, ids, steps=None, minutes=None, batch_size=32, seq_len=64, lr=3e
     losses, state, started = [], None, time.perf_counter()
     while True:
         for x, y in sequence_windows(ids, batch_size, seq_len):
-            loss, state = cli.train_step(model, optimizer, x, y, state, clip)
+            loss, state = train_step(model, optimizer, x, y, state, clip)
             losses.append(loss)
             if log_every and len(losses) % log_every == 0:
                 print(f"  step {len(losses):5d}: loss {np.mean(losses[-log_every:]):.3f} nats/char "
@@ -263,7 +254,7 @@ def main(argv=None):
         ids = vocab.encode(text)
         _, val_ids = split(ids, 0.1)
         print(f"model: {args.checkpoint} ({model.cell.upper()} {model.hidden_size}), text: {source}")
-        val_before = val_after = cli.evaluate(model, val_ids[:20_001], 32, 64)[0]
+        val_before = val_after = evaluate(model, val_ids[:20_001], 32, 64)[0]
         losses = []
     else:
         vocab = Vocab.from_text(text)
@@ -272,13 +263,13 @@ def main(argv=None):
         mg.manual_seed(args.seed)
         model = CharRNN(len(vocab), hidden_size=hidden, num_layers=1, cell="lstm")
         val_ids = val_ids[:20_001]
-        val_before = cli.evaluate(model, val_ids, batch, seq_len)[0]
+        val_before = evaluate(model, val_ids, batch, seq_len)[0]
         budget = f"{args.minutes} minutes" if args.minutes else f"{steps} steps"
         print(f"text: {source}: {len(text):,} characters, {len(vocab)} distinct")
         print(f"Training an LSTM with {hidden} units for {budget} (batch {batch} x {seq_len} characters) ...")
         lr = args.lr or (1e-2 if quick else 3e-3)
         losses = train(model, train_ids, steps, args.minutes, batch, seq_len, lr=lr, log_every=50 if quick else 100)
-        val_after = cli.evaluate(model, val_ids, batch, seq_len)[0]
+        val_after = evaluate(model, val_ids, batch, seq_len)[0]
     ln2 = np.log(2)
     print(f"validation: {val_before / ln2:.3f} bits/char before training, {val_after / ln2:.3f} after "
           f"(uniform guessing: {np.log(len(vocab)) / ln2:.3f})")
@@ -286,7 +277,7 @@ def main(argv=None):
 
     prime = args.prime or ("\n" if args.text else "def ")
     if any(ch not in vocab.chars for ch in prime):
-        prime = cli.default_prime(vocab)
+        prime = default_prime(vocab)
     results["samples"] = {}
     print(f"\nSamples after {prime!r}, one per temperature:")
     for temperature in args.temperatures:
@@ -315,4 +306,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

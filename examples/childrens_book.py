@@ -21,24 +21,18 @@ about 3.5% of sentences against 8%); --seed picks another run, --hidden and --st
     python examples/childrens_book.py              # about 10 s
     python examples/childrens_book.py --quick
 """
-import os
 import sys
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"   # small matrices: one BLAS thread is fastest
+import math
 
-import math  # noqa: E402
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-from minigrad.models import LSTM, RNN, detach_state, sequence_windows  # noqa: E402
-
-import lecture_plots as lp  # noqa: E402
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from minigrad.models import LSTM, RNN, detach_state, sequence_windows
+from minigrad.threads import use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 WORDS = ("Doug", "Jane", "Spot", "saw", ".")
 NAMES = (0, 1, 2)
@@ -319,4 +313,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

@@ -21,26 +21,20 @@ side, which must be equal bit for bit.
     python examples/compiler_lesson.py             # a few seconds
     python examples/compiler_lesson.py --hidden 256 --batch 64   # bigger: the matmuls dominate
 """
-import os
 import re
 import statistics
 import sys
 import time
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-from minigrad import nn, optim  # noqa: E402
-from minigrad.models import LSTM  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-
-import lecture_plots as lp  # noqa: E402
-from text_data import Vocab, stdlib_corpus  # noqa: E402
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad.models import LSTM
+from minigrad.models.text import Vocab, stdlib_corpus
+from minigrad.nn import functional as F
+from minigrad.threads import blas_threads, use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 MAX_NORM = 5.0
 LR = 1.0
@@ -326,7 +320,7 @@ def main(argv=None):
 
     ms = medians_ms(times)
     print(f"\nTime per step (forward, backward, clip; median of {steps} interleaved steps, "
-          f"{os.environ.get('OPENBLAS_NUM_THREADS') or os.environ.get('OMP_NUM_THREADS') or 'default'} "
+          f"{blas_threads() or 'default'} "
           f"BLAS thread(s)):")
     for name, value in ms.items():
         faster = "" if name == "eager" else f"  ({ms['eager'] / value:.2f}x as fast as eager)"
@@ -358,4 +352,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

@@ -25,23 +25,17 @@ lucky at some gap in this set-up too: --seeds 3 averages.
     python examples/long_memory.py --quick              # gaps 2 and 20
     python examples/long_memory.py --gaps 5 100 --steps 500 --seeds 3
 """
-import os
 import sys
 import time
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"   # small matrices: one BLAS thread is fastest
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-from minigrad.models import GRU, LSTM, RNN  # noqa: E402
-
-import lecture_plots as lp  # noqa: E402
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from minigrad.models import GRU, LSTM, RNN
+from minigrad.threads import use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 FOREST = ("bear", "deer", "squirrel")
 HOME = ("cat", "hamster", "parrot")
@@ -280,4 +274,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

@@ -23,20 +23,14 @@ initial biases (gates near 0.5) forgets within a few steps.
     python examples/lstm_gates.py            # a second or two
     python examples/lstm_gates.py --steps 500 --bias 15
 """
-import os
 import sys
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-from minigrad.models import FourGateLSTMCell, LSTMCell  # noqa: E402
-
-import lecture_plots as lp  # noqa: E402
+import minigrad as mg
+from minigrad.models import FourGateLSTMCell, LSTMCell
+from minigrad.threads import use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 # (lecture gate, its lines, the standard LSTM's lines, how they relate)
 MAPPING = [
@@ -264,4 +258,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

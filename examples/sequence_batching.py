@@ -16,23 +16,17 @@ goes through all the text read so far. The node count shows it.
     python examples/sequence_batching.py              # a couple of seconds
     python examples/sequence_batching.py --length 600 --batch-size 4 --seq-len 5
 """
-import os
 import sys
 import time
 
-if not any(v in os.environ for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the project root
-
-import minigrad as mg  # noqa: E402
-from minigrad import nn  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
-from minigrad.models import RNNCell, batch_streams, detach_state, sequence_windows  # noqa: E402
-
-import lecture_plots as lp  # noqa: E402
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from minigrad.models import RNNCell, batch_streams, detach_state, sequence_windows
+from minigrad.threads import use_one_blas_thread
+from minigrad.viz import lecture_plots as lp
 
 WINDOW_COLOURS = [lp.OKABE_ITO[c] for c in ("sky", "orange", "green", "yellow", "purple", "blue")]
 
@@ -241,4 +235,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    use_one_blas_thread()  # small matrices: one BLAS thread is fastest (OPENBLAS_NUM_THREADS=N overrides it)
     sys.exit(main())

@@ -18,7 +18,9 @@ also minigrad.nn.RNN, nn.LSTM, ... (the same classes).
 Truncated BPTT (models/batching.py):
     batch_streams, sequence_windows, count_windows, detach_state
 
-A character-level language model on top (models/char_rnn.py): CharRNN
+A character-level language model on top (models/char_rnn.py): CharRNN, with its training step
+(train_step), evaluate and generate; its text and vocabulary in models/text.py (minigrad.models.text:
+read_text, stdlib_corpus, Vocab, split), its checkpoints in models/char_rnn_checkpoint.py
 
     from minigrad.models import LSTM, sequence_windows, detach_state
     lstm = LSTM(input_size=65, hidden_size=128, num_layers=2)

@@ -5,14 +5,17 @@
       -> stacked LSTM / GRU / RNN            (T, B, H), carrying its state from window to window
       -> Linear head                         (T, B, V) logits; softmax gives p(next character)
 
-Trained with cross-entropy on the next character; `generate` then samples a text one
-character at a time, feeding each sampled character back in.
+Trained with cross-entropy on the next character, one window of truncated BPTT per
+`train_step` (its differentiable part, `forward_backward`, is what `mg.compile` traces);
+`evaluate` scores a text; `generate` then samples a text one character at a time, feeding
+each sampled character back in.
 """
 import numpy as np
 
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
+from minigrad.models.batching import count_windows, detach_state, sequence_windows
 from minigrad.models.layers import GRU, LSTM, RNN
 
 CELLS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
@@ -134,3 +137,60 @@ def generate(model, prime, length, temperature=1.0, top_k=None, rng=None):
     finally:
         model.train(was_training)
     return np.array(out, dtype=np.int64)
+
+
+def default_prime(vocab):
+    """The text a sample starts from when none is given: a newline if the vocabulary has one,
+    else its first character."""
+    return "\n" if "\n" in vocab.chars else vocab.chars[0]
+
+
+# ----------------------------------------------------------------------------- training and evaluation
+def forward_backward(model, optimizer, x, y, state, clip, training=True):
+    """The differentiable part of a training step, the part `mg.compile` traces and replays:
+    forward through the window, the loss, zero_grad, backward and (unless `clip` is 0) the
+    gradient clipping. x, y (B, T) are inputs and next-character targets, `state` the detached
+    state the previous window ended with. `training` is `model.training`, passed so that it is
+    part of a compiled call's signature (a compiled call bakes in the Python state it read).
+    Returns (the loss tensor, the new state); nothing is read out of a tensor here."""
+    B, T = x.shape
+    logits, state = model(x.T, state)              # time-major: (T, B) -> (T, B, V)
+    loss = F.cross_entropy(logits.reshape(T * B, model.vocab_size), y.T.reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()
+    if clip:
+        nn.utils.clip_grad_norm_(model.parameters(), clip)
+    return loss, state
+
+
+def train_step(model, optimizer, x, y, state, clip, step=forward_backward):
+    """One step of truncated BPTT on a window: `step` (forward_backward, or its mg.compile'd
+    version) computes the loss and the clipped gradients; then, eagerly, the optimizer step, the
+    loss read out and the state detached. Returns (loss, the state to carry into the next
+    window, detached)."""
+    loss, state = step(model, optimizer, x, y, state, clip, model.training)
+    optimizer.step()
+    return loss.item(), detach_state(state)       # carry the values on, but cut the graph here
+
+
+def evaluate(model, ids, batch_size, seq_len, should_stop=None):
+    """Mean cross-entropy (nats per character) of predicting each character of `ids` from those
+    before it: the text is cut into up to `batch_size` contiguous streams, each read from a zero
+    state in windows of `seq_len`, carrying the state along. Returns (nats, characters scored),
+    or None if `should_stop()` turned true between two windows."""
+    n_streams = max(1, min(batch_size, (len(ids) - 1) // seq_len))
+    steps = count_windows(len(ids), n_streams, 1)   # characters each stream can score
+    was_training = model.training
+    model.eval()
+    total, count, state = 0.0, 0, None
+    try:
+        with mg.no_grad():
+            for x, y in sequence_windows(ids, n_streams, min(seq_len, steps), drop_last=False):
+                if should_stop is not None and should_stop():
+                    return None
+                logits, state = model(x.T, state)
+                total += F.cross_entropy(logits.reshape(-1, model.vocab_size), y.T.reshape(-1)).item() * y.size
+                count += y.size
+    finally:
+        model.train(was_training)
+    return total / count, count

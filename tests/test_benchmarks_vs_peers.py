@@ -3,8 +3,9 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
-import vs_peers  # noqa: E402
+from conftest import ROOT, load_script
+
+vs_peers = load_script(ROOT / "benchmarks" / "vs_peers.py")
 
 
 def result(chars, rss=80.0, first=4.41069, last=3.03192, **extra):

@@ -1,21 +1,17 @@
 """The char-RNN's pieces, in process: text and vocabulary, the model, sampling, evaluation,
 checkpoint checks and pictures. (tests/test_char_rnn_cli.py runs the command line.)"""
 import os
-import sys
 
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad.models import CharRNN
+from minigrad.models import char_rnn_checkpoint as checkpoints
 from minigrad.models.batching import sequence_windows
-from minigrad.models.char_rnn import generate, pick_next
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import char_rnn as cli  # noqa: E402
-import char_rnn_checkpoint as checkpoints  # noqa: E402
-from char_rnn_pictures import write_pictures  # noqa: E402
-from text_data import TextError, Vocab, read_text, split, stdlib_corpus  # noqa: E402
+from minigrad.models.char_rnn import evaluate, generate, pick_next
+from minigrad.models.text import TextError, Vocab, read_text, split, stdlib_corpus
+from minigrad.viz.char_rnn_pictures import write_pictures
 
 
 # ----------------------------------------------------------------------------- text
@@ -119,8 +115,8 @@ def test_evaluate_scores_every_character_once_whatever_the_window():
     mg.manual_seed(0)
     model = CharRNN(4, hidden_size=5, num_layers=1)
     ids = np.random.default_rng(1).integers(0, 4, 61)
-    exact, n = cli.evaluate(model, ids, batch_size=1, seq_len=100)
-    windowed, m = cli.evaluate(model, ids, batch_size=1, seq_len=7)
+    exact, n = evaluate(model, ids, batch_size=1, seq_len=100)
+    windowed, m = evaluate(model, ids, batch_size=1, seq_len=7)
     assert n == m == 60
     assert windowed == pytest.approx(exact, rel=1e-5)
     x, y = next(sequence_windows(ids, 1, 60))

@@ -4,18 +4,17 @@ state detach eager after it), and --no-compile trains eagerly: the same run, bit
 (losses, validation losses, printed output, weights, optimizer, schedule and random state),
 across an epoch boundary, with dropout, and when a run is resumed the other way. The runs go
 through char_rnn.main in this process; one goes through the command line itself."""
-import os
-import sys
-
 import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.models import CharRNN
+from minigrad.models.char_rnn import forward_backward, train_step
 
-from test_char_rnn_cli import ROOT, TINY, generated_text, run
+from conftest import load_example
+from test_char_rnn_cli import TINY, generated_text, run
 
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-import char_rnn as cli  # noqa: E402
+cli = load_example("char_rnn")
 
 SMALL = [*TINY, "--sample-length", 20]
 # 1500 words: 20 windows of 16 x 16 per epoch, so 50 steps cross two epoch boundaries.
@@ -101,22 +100,22 @@ def test_a_run_resumed_the_other_way_continues_exactly(words, tmp_path, capsys, 
 
 
 def test_train_step_takes_the_compiled_step():
-    """cli.train_step with mg.compile(cli.forward_backward): the same losses, states and weights
-    as with the eager forward_backward (its default)."""
+    """train_step with mg.compile(forward_backward): the same losses, states and weights as with
+    the eager forward_backward (its default)."""
     def steps(step):
         mg.manual_seed(0)
-        model = cli.CharRNN(6, hidden_size=8, num_layers=2, dropout=0.3)
+        model = CharRNN(6, hidden_size=8, num_layers=2, dropout=0.3)
         optimizer = mg.optim.Adam(model.parameters(), lr=1e-2)
         x = np.random.default_rng(0).integers(0, 6, (5, 3, 9))
         state, losses = None, []
         for window in x:
-            loss, state = cli.train_step(model, optimizer, window[:, :-1], window[:, 1:], state, 1.0, step)
+            loss, state = train_step(model, optimizer, window[:, :-1], window[:, 1:], state, 1.0, step)
             assert all(not s.requires_grad and s.grad_fn is None for s in state)
             losses.append(loss)
         return losses, [s.data for s in state], [p.data.copy() for p in model.parameters()]
 
-    compiled = mg.compile(cli.forward_backward)
-    eager, got = steps(cli.forward_backward), steps(compiled)
+    compiled = mg.compile(forward_backward)
+    eager, got = steps(forward_backward), steps(compiled)
     assert compiled.replays == 3
     assert got[0] == eager[0] and all(isinstance(v, float) for v in got[0])
     for a, b in zip([*eager[1], *eager[2]], [*got[1], *got[2]], strict=True):

@@ -6,18 +6,17 @@ through char_rnn.main in this process (the same code as the command line, withou
 and one through the command line itself."""
 import os
 import signal
-import sys
 
 import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.models import char_rnn_checkpoint as checkpoints
 
-from test_char_rnn_cli import ROOT, TINY, generated_text, run
+from conftest import load_example
+from test_char_rnn_cli import TINY, generated_text, run
 
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-import char_rnn as cli  # noqa: E402
-import char_rnn_checkpoint as checkpoints  # noqa: E402
+cli = load_example("char_rnn")
 
 SMALL = [*TINY, "--sample-length", 0]
 

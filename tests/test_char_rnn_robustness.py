@@ -11,15 +11,15 @@ import pytest
 
 import minigrad as mg
 from minigrad.models import CharRNN
-from minigrad.models.char_rnn import pick_next
+from minigrad.models import char_rnn_checkpoint as checkpoints
+from minigrad.models.char_rnn import pick_next, train_step
+from minigrad.models.text import Vocab, read_text
+from minigrad.viz.char_rnn_pictures import flow_layout
 
-from test_char_rnn_cli import ROOT, TINY, generated_text, run
+from conftest import load_example
+from test_char_rnn_cli import ROOT, SCRIPT, TINY, generated_text, run
 
-sys.path.insert(0, os.path.join(ROOT, "examples"))
-import char_rnn as cli  # noqa: E402
-import char_rnn_checkpoint as checkpoints  # noqa: E402
-from char_rnn_pictures import flow_layout  # noqa: E402
-from text_data import Vocab, read_text  # noqa: E402
+cli = load_example("char_rnn")
 
 QUICK = [*TINY, "--steps", 20, "--eval-every", 0]
 
@@ -96,9 +96,13 @@ def test_a_directory_is_not_a_checkpoint_path(words, tmp_path):
 # Runs char_rnn.main with one of its functions wrapped so that a real SIGINT reaches the process
 # as that function is entered: exactly the moment under test, whatever the machine's speed.
 INTERRUPTING = """
-import os, signal, sys
-sys.path.insert(0, {examples!r})
-import char_rnn, char_rnn_checkpoint
+import importlib.util, os, signal, sys
+from minigrad.models import char_rnn_checkpoint
+from minigrad.threads import use_one_blas_thread
+spec = importlib.util.spec_from_file_location("char_rnn", {script!r})   # examples/char_rnn.py
+char_rnn = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(char_rnn)
+use_one_blas_thread()  # as the script's `if __name__ == "__main__":` does
 module, name, times = {module}, {name!r}, {times}
 real = getattr(module, name)
 def interrupted(*args, **kwargs):
@@ -116,7 +120,7 @@ sys.exit(char_rnn.main(sys.argv[1:]))
 ], ids=["final-validation", "twice-while-saving"])
 def test_ctrl_c_after_the_last_step_still_saves(words, tmp_path, module, name, times):
     path = tmp_path / "model.ckpt"
-    code = INTERRUPTING.format(examples=os.path.join(ROOT, "examples"), module=module, name=name, times=times)
+    code = INTERRUPTING.format(script=SCRIPT, module=module, name=name, times=times)
     result = subprocess.run([sys.executable, "-c", code, "train", "--text", str(words),
                              *map(str, QUICK), "--checkpoint", str(path)],
                             capture_output=True, text=True, cwd=ROOT, timeout=120)
@@ -223,7 +227,7 @@ def test_clip_zero_means_no_clipping():
     optimizer = mg.optim.Adam(model.parameters(), lr=1e-2)
     before = [p.data.copy() for p in model.parameters()]
     x = np.random.default_rng(0).integers(0, 5, (2, 6))
-    cli.train_step(model, optimizer, x[:, :-1], x[:, 1:], None, clip=0.0)
+    train_step(model, optimizer, x[:, :-1], x[:, 1:], None, clip=0.0)
     assert all(not np.array_equal(b, p.data) for b, p in zip(before, model.parameters()))
 
 
@@ -358,7 +362,7 @@ def test_every_kind_of_checkpoint_passes_validation(tmp_path, cell, embedding_di
     assert CharRNN.parameter_shapes(**model.config()) == {k: v.shape for k, v in model.state_dict().items()}
     optimizer = mg.optim.Adam(model.parameters(), lr=1e-2)
     x = np.random.default_rng(0).integers(0, 4, (2, 7))
-    _, state = cli.train_step(model, optimizer, x[:, :-1], x[:, 1:], None, clip=1.0)
+    _, state = train_step(model, optimizer, x[:, :-1], x[:, 1:], None, clip=1.0)
     config = {**cli.MODEL_DEFAULTS, **cli.DATA_DEFAULTS, **cli.OPTIMIZER_DEFAULTS, **cli.TRAIN_DEFAULTS,
               **model.config(), "batch_size": 2, "lr": 1e-2}
     del config["vocab_size"]

@@ -1,12 +1,10 @@
 """Story 7, backprop by hand: the hand-derived gradients equal .grad and pass gradcheck."""
-import os
-import sys
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import backprop_by_hand as bp  # noqa: E402
+from conftest import load_example
+
+bp = load_example("backprop_by_hand")
 
 
 def test_tiny_expression_by_hand_equals_grad():

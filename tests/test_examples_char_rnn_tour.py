@@ -1,17 +1,15 @@
 """Story 6, the char-RNN tour: the passage features, the unit picker, sampling and surprise, in
 process with a small untrained model. (Training is checked on the script's run in test_examples_cli.py.)"""
-import os
-import sys
-
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad.models import CharRNN
+from minigrad.models.text import Vocab
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import char_rnn_tour as tour  # noqa: E402
-from text_data import Vocab  # noqa: E402
+from conftest import load_example
+
+tour = load_example("char_rnn_tour")
 
 
 def test_features_of_a_line_of_code():

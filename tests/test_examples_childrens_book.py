@@ -1,11 +1,9 @@
 """Story 2, the children's book: the grammar, the mistake counts and the sampler, in process."""
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import childrens_book as book  # noqa: E402
+from conftest import load_example
+
+book = load_example("childrens_book")
 
 
 def story(text):

@@ -4,7 +4,6 @@ Each quick run is done once (in a subprocess, one BLAS thread, as the scripts ar
 and its printout, figures and results.json are checked against what its story claims. Finer
 checks of the scripts' functions are in tests/test_examples_<story>.py.
 """
-import importlib
 import json
 import os
 import subprocess
@@ -13,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import needs_dot
+from conftest import load_example, needs_dot
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-sys.path.insert(0, str(EXAMPLES))
 
 STORIES = ["dinner", "childrens_book", "long_memory", "lstm_gates", "sequence_batching", "char_rnn_tour",
            "backprop_by_hand", "compiler_lesson"]
@@ -61,7 +59,7 @@ def written(out, stdout):
 # ----------------------------------------------------------------------------- every script
 @pytest.mark.parametrize("story", STORIES)
 def test_help_describes_the_story_and_the_common_flags(story, capsys):
-    module = importlib.import_module(story)
+    module = load_example(story)
     with pytest.raises(SystemExit) as exit_:
         module.main(["--help"])
     assert exit_.value.code == 0

@@ -11,9 +11,10 @@ import pytest
 
 import minigrad as mg
 
+from conftest import load_example
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-sys.path.insert(0, str(EXAMPLES))
-import compiler_lesson as cl  # noqa: E402
+cl = load_example("compiler_lesson")
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,10 @@
 """Story 1, what's for dinner: the data, the predictions and the no-memory control, in process.
 (The trained RNN's week is checked on the script's own run in tests/test_examples_cli.py.)"""
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import dinner  # noqa: E402
+from conftest import load_example
+
+dinner = load_example("dinner")
 
 
 def test_days_are_the_cycle_with_yesterdays_dinner_as_input_or_zeros_when_away():

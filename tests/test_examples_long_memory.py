@@ -1,12 +1,10 @@
 """Story 3, the bear and the wolf: the task, the chrono initialisation and the vanishing gradient,
 in process. (Training at several gaps is checked on the script's own run in test_examples_cli.py.)"""
-import os
-import sys
-
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import long_memory as lm  # noqa: E402
+from conftest import load_example
+
+lm = load_example("long_memory")
 
 
 def test_stories_put_the_animal_first_and_the_question_last():

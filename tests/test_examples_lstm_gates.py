@@ -1,15 +1,13 @@
 """Story 4, the LSTM's gates: the gates set through the biases hold the memory, in process."""
-import os
-import sys
-
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad.viz.trace import tensors_in_order
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import lstm_gates as gates  # noqa: E402
+from conftest import load_example
+
+gates = load_example("lstm_gates")
 
 
 def test_the_mapping_covers_the_four_gates():

@@ -1,14 +1,12 @@
 """Story 5, sequence batching: the lecture's windows and the graph with and without detaching."""
-import os
-import sys
-
 import numpy as np
 
 import minigrad as mg
 from minigrad.viz.trace import tensors_in_order
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
-import sequence_batching as sb  # noqa: E402
+from conftest import load_example
+
+sb = load_example("sequence_batching")
 
 
 def test_the_lecture_windows():

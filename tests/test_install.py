@@ -72,7 +72,9 @@ def test_the_wheel_holds_one_top_level_package(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names}
     assert tops == {"minigrad", next(t for t in tops if t.endswith(".dist-info"))}, tops
-    for module in ["minigrad/models/lstm.py", "minigrad/viz/__main__.py", "minigrad/nn/functional.py"]:
+    for module in ["minigrad/models/lstm.py", "minigrad/viz/__main__.py", "minigrad/nn/functional.py",
+                   "minigrad/threads.py", "minigrad/models/text.py", "minigrad/models/char_rnn_checkpoint.py",
+                   "minigrad/viz/lecture_plots.py", "minigrad/viz/char_rnn_pictures.py"]:
         assert module in names
     # every package of the checkout is installed (pyproject.toml lists them by hand)
     for folder, installed in (("minigrad", "minigrad"), ("models", "minigrad/models"), ("viz", "minigrad/viz")):

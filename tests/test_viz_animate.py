@@ -21,7 +21,7 @@ from minigrad.viz.demo import make_model, run
 from minigrad.viz.player import split_svg
 from minigrad.viz.scopes import parse_step
 
-from conftest import needs_dot  # noqa: E402
+from conftest import needs_dot
 
 Image = pytest.importorskip("PIL.Image")
 

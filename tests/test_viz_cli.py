@@ -7,7 +7,7 @@ import pytest
 
 from minigrad.viz.cli import main
 
-from conftest import needs_dot  # noqa: E402
+from conftest import needs_dot
 
 
 @needs_dot

@@ -11,7 +11,7 @@ import minigrad as mg
 from minigrad import viz
 from minigrad.viz.demo import make_model, run
 
-from conftest import needs_dot  # noqa: E402
+from conftest import needs_dot
 
 
 def viz_cli(*args, cwd=None):

@@ -11,7 +11,7 @@ import pytest
 import minigrad as mg
 from minigrad import viz
 
-from conftest import needs_dot  # noqa: E402
+from conftest import needs_dot
 
 render_module = importlib.import_module("minigrad.viz.render")   # viz.render is the function
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -10,7 +10,7 @@ import minigrad as mg
 from minigrad import viz
 from minigrad.models import LSTM
 
-from conftest import needs_dot  # noqa: E402
+from conftest import needs_dot
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Text for a character-level model: read a corpus, build its vocabulary, encode it, split it.
 
+    from minigrad.models.text import Vocab, read_text, split, stdlib_corpus
     text = read_text("anna.txt")            # or stdlib_corpus() for the offline default
     vocab = Vocab.from_text(text)           # the sorted set of its characters
     ids = vocab.encode(text)                # int64 array, one index per character

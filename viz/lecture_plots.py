@@ -1,17 +1,21 @@
 """What the lecture examples share: the command-line flags, the figure style, and writing files.
 
-    parser = lecture_plots.parser("dinner", __doc__)      # --out, --seed, --quick (and --help)
+    from minigrad.viz import lecture_plots as lp
+    parser = lp.parser("dinner", __doc__)       # --out, --seed, --quick (and --help)
     args = parser.parse_args(argv)
-    fig = lecture_plots.figure(2, 1)                       # a matplotlib Figure, no display needed
-    lecture_plots.save(fig, args.out, "predictions.png")   # writes and prints the path
-    lecture_plots.save_graph(digraph, args.out, "unrolled")  # .svg and .png through Graphviz
+    fig, axes = lp.figure(2, 1)                 # a matplotlib Figure, no display needed
+    lp.save(fig, args.out, "predictions.png")   # writes and prints the path
+    lp.save_graph(digraph, args.out, "unrolled")  # .svg and .png through Graphviz
+
+Importing it sets matplotlib's rcParams to STYLE (large fonts for slides, the palette below).
 
 Colours: the Okabe-Ito palette for lines and bars (distinguishable with every common colour-vision
 deficiency and in greyscale), viridis for heatmaps of non-negative values (probabilities,
 activations) and ColorBrewer's PuOr, also colour-blind safe, for signed values (weights).
 
 `MINIGRAD_QUICK=1` in the environment makes `--quick` the default (the tests and notebooks use
-it), and `MINIGRAD_OUT=DIR` puts every story's files in DIR/<story> instead of runs/<story>.
+it), and `MINIGRAD_OUT=DIR` puts every story's files in DIR/<story> instead of runs/<story>
+(relative to the current directory, or to the folder a notebook passes as `default_out`'s root).
 """
 import argparse
 import json
@@ -49,13 +53,14 @@ def quick_from_env():
     return os.environ.get("MINIGRAD_QUICK", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def default_out(story, project=None):
-    """Where a story writes its files: $MINIGRAD_OUT/<story>, or runs/<story> (under `project`,
-    the project's root, when given: the notebooks run in examples/notebooks)."""
-    root = os.environ.get("MINIGRAD_OUT")
-    if root:
-        return os.path.join(root, story)
-    return os.path.join(project, "runs", story) if project else os.path.join("runs", story)
+def default_out(story, root=None):
+    """Where a story writes its files: $MINIGRAD_OUT/<story>, or runs/<story> under `root` (the
+    current directory when not given; the notebooks, which run in examples/notebooks, pass the
+    project's folder, so their files land where the scripts' do)."""
+    out = os.environ.get("MINIGRAD_OUT")
+    if out:
+        return os.path.join(out, story)
+    return os.path.join(root or "", "runs", story)
 
 
 def show(path, width=None):

@@ -1,5 +1,8 @@
 """Pictures of a trained char-RNN: its graph unrolled through time, and the gradient flow.
 
+    from minigrad.viz.char_rnn_pictures import write_pictures
+    write_pictures(model, val_ids, "runs/char_rnn")   # what `examples/char_rnn.py train` draws last
+
     unrolled_graph.svg   one box per cell application over a few characters, values and edges
                          coloured by the gradient norm of the loss at the last step
     gradient_flow.png    ‖dL/dh_t‖ back through a window, for the loss at its last step: the

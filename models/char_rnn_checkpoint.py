@@ -1,5 +1,9 @@
 """Checkpoints of a char-RNN run: all it takes to sample from it or to continue it exactly.
 
+    from minigrad.models import char_rnn_checkpoint as checkpoints   # as examples/char_rnn.py does
+    checkpoints.save(path, model, optimizer, vocab, config, run, state, scheduler)
+    model, vocab = checkpoints.load_model(checkpoints.load(path), path)
+
 A checkpoint is an `mg.save` file (arrays and JSON, never pickle) holding:
 
     model      CharRNN's constructor arguments      weights    its state_dict
@@ -24,8 +28,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.models.char_rnn import CELLS, CharRNN
-
-from text_data import Vocab
+from minigrad.models.text import Vocab
 
 FORMAT = "minigrad-char-rnn"
 VERSION = 2  # 1: before config.optimizer, config.lr_schedule and scheduler
@@ -138,7 +141,7 @@ def _reference(kind, spec):
     return optimizer, make_scheduler(spec, optimizer, total_steps=1)
 
 
-# What `model` and `config` hold (char_rnn.py's MODEL_DEFAULTS, DATA_DEFAULTS, OPTIMIZER_DEFAULTS and
+# What `model` and `config` hold (examples/char_rnn.py's MODEL_DEFAULTS, DATA_DEFAULTS, OPTIMIZER_DEFAULTS and
 # TRAIN_DEFAULTS).
 MODEL = dict(vocab_size=POSITIVE_INT, hidden_size=POSITIVE_INT, num_layers=POSITIVE_INT, cell=CELL,
              embedding_dim=optional(POSITIVE_INT), dropout=DROPOUT)
