@@ -15,7 +15,7 @@ from minigrad.creation import (tensor, zeros, ones, full, zeros_like, ones_like,
 from minigrad.functional_ops import (hadamard, matmul, mm, bmm, einsum, exp, log, tanh, sigmoid, relu,
                                      sqrt, abs, clamp, clip, softmax, log_softmax, sum, mean, max, min,
                                      maximum, minimum, argmax, argmin, logsumexp, where, reshape,
-                                     transpose, cat, stack, split, chunk)
+                                     transpose, cat, stack, split, chunk, unbind)
 from minigrad.function import Function, AnomalyError
 from minigrad.gradcheck import gradcheck, GradcheckError
 from minigrad.serialization import save, load, CheckpointError

@@ -5,15 +5,11 @@ output's gradient to one gradient per input. `Op.apply(*tensors, **params)` runs
 and, when a gradient is needed, records an instance of the op as the output's `grad_fn`:
 that instance is the node of the graph and holds what backward needs in `self.saved`.
 """
-import itertools
-
 import numpy as np
 
-from minigrad import grad_mode, versions
+from minigrad import grad_mode
 from minigrad.tensor import Tensor
 
-_new_tensor = object.__new__
-_next_seq = itertools.count(1).__next__  # numbers the recorded nodes in creation order
 tracer = None  # while mg.compile traces a call: its recorder, told of each op (compile/trace.py)
 
 
@@ -22,54 +18,33 @@ class Function:
 
     symbol: short label for graphs ("+", "@", "tanh", ...).
     forward(self, *arrays) -> array: may store arrays for backward in `self.saved`.
-    backward(self, grad) -> tuple of arrays (or None) with one gradient per input.
+    backward(self, grad) -> tuple of arrays (or None) with one gradient per input. A gradient
+        may have the broadcast shape of the output: the engine sums it to the input's shape.
+
+    A forward that returns a tuple of arrays makes one output tensor each (Split); its backward
+    gets a list of their gradients (None for an output no gradient reached).
     """
 
     symbol = "?"
     saved = None
     released = False
-    accepts_lazy = False  # backward takes the gradient as a LazyGrad (see lazy_grad.py)
+    n_outputs = None  # one output; ops whose forward returns a tuple: how many (set by apply)
 
     @classmethod
     def apply(cls, *inputs, **params):
+        """Run forward on the inputs' arrays; the output records this op if an input needs a gradient."""
         fn = cls.__new__(cls)
-        if params:
-            fn.__dict__.update(params)
+        fn.__dict__.update(params)
         if tracer is not None:  # mg.compile: give forward traced arrays (parameters included)
             tracer.enter(inputs)
         try:
-            if len(inputs) == 1:
-                data = fn.forward(inputs[0].data)
-            elif len(inputs) == 2:
-                data = fn.forward(inputs[0].data, inputs[1].data)
-            else:
-                data = fn.forward(*[t.data for t in inputs])
+            data = fn.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as exc:
             raise fn.shape_error(inputs, exc) from None
-        if not isinstance(data, np.ndarray):  # (isinstance: a traced array stays traced)
-            data = np.asarray(data)
-        out = _new_tensor(Tensor)
-        out.data = data
-        out._grad = None
-        out.name = None
-        out.scope = grad_mode.scope_name
-        out._g = None
-        out._hooks = None
-        out._retain = False
-        out._modified_at = 0
-        out.requires_grad = False
-        out.grad_fn = None
-        if grad_mode.enabled:
-            for t in inputs:
-                if t.requires_grad:
-                    fn.inputs = inputs
-                    fn.epoch = versions.epoch
-                    fn.seq = _next_seq()  # later than the nodes of all its inputs
-                    out.requires_grad = True
-                    out.grad_fn = fn
-                    break
+        out = Tensor._from_op(data, fn, inputs)
         if grad_mode.anomaly:
-            check_finite(data, fn, inputs, "forward")
+            for t in out if type(out) is tuple else (out,):
+                check_finite(t.data, fn, inputs, "forward")
         return out
 
     @property
@@ -139,8 +114,8 @@ def _anomaly(array, fn, inputs, stage, scope, out_grad, parent):
     k = next((k for k, t in enumerate(inputs) if t is parent), None)
     target = "an input's gradient" if k is None else f"the gradient of input {k}"
     if out_grad is not None:
-        given = out_grad if isinstance(out_grad, np.ndarray) else out_grad.check_values()
-        if not np.isfinite(given).all():
+        given = out_grad if isinstance(out_grad, list) else [out_grad]  # (a list: an op with several outputs)
+        if not all(np.isfinite(g).all() for g in given if g is not None):
             return AnomalyError(f"{head} received {_kind(given)} in the gradient of its output (from "
                                 f"the ops that use it, a hook or backward(grad=...)) and passed it on "
                                 f"to {target}", shapes, fn.name, stage)
@@ -175,19 +150,4 @@ def _describe(t):
 
 def fn_scope(inputs):
     return grad_mode.scope_name or next((t.scope for t in inputs if t.scope), None)
-
-
-def unbroadcast(grad, shape):
-    """Sum `grad` over the axes numpy broadcasting added or stretched, so it has `shape`.
-
-    The one place where broadcasting is undone: every op with broadcasting inputs calls it.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    axes = tuple(range(extra)) + tuple(
-        i + extra for i, n in enumerate(shape) if n == 1 and grad.shape[i + extra] != 1)
-    if axes:
-        grad = grad.sum(axis=axes)
-    return grad.reshape(shape)
 

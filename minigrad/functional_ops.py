@@ -2,7 +2,7 @@
 from minigrad.ops import Hadamard, Maximum, Minimum
 from minigrad.ops.indexing import where  # noqa: F401  (re-exported)
 from minigrad.ops.linalg import einsum  # noqa: F401
-from minigrad.ops.shape import cat, stack, split, chunk  # noqa: F401
+from minigrad.ops.shape import cat, stack, split, chunk, unbind  # noqa: F401
 from minigrad.tensor import Tensor, _lift
 
 

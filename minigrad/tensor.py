@@ -3,11 +3,15 @@
 A tensor built by an op keeps that op (`grad_fn`), and the op keeps its inputs, so the
 whole computation is a graph that `backward()` walks in reverse to fill in `.grad`.
 """
+import itertools
 import math
 
 import numpy as np
 
 from minigrad import grad_mode, versions
+
+
+_next_seq = itertools.count(1).__next__  # numbers the recorded nodes in creation order
 
 
 def _is_float(dtype):
@@ -30,23 +34,39 @@ class Tensor:
     __array_ufunc__ = None  # numpy defers to our operators: np.float64(2) * x is a Tensor
 
     __slots__ = ("data", "_grad", "requires_grad", "grad_fn", "name", "scope",
-                 "_g", "_g_owned", "_hooks", "_retain", "_modified_at", "__weakref__")
+                 "output_nr", "_g", "_hooks", "_retain", "_modified_at", "__weakref__")
 
     def __init__(self, data, requires_grad=False, name=None):
         data = data if isinstance(data, np.ndarray) else np.asarray(data)
         self.data = data
         self._grad = None
         self.grad_fn = None
+        self.output_nr = 0  # which output of its grad_fn this is (ops with several: Split)
         self.name = name
         self.scope = grad_mode.scope_name
-        self._g = None
-        self._g_owned = False
+        self._g = None  # the gradient being summed during backward (autograd.py)
         self._hooks = None
         self._retain = False
         self._modified_at = 0  # epoch of its last in-place change (versions.py)
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data, fn, inputs):
+        """The output of op `fn` on `inputs` (Function.apply): it records `fn` as its grad_fn
+        (and `fn` its inputs) if grad mode is on and an input requires grad. An op whose
+        forward returns a tuple of arrays (Split, Unbind) has one output tensor per array,
+        all sharing the node; `output_nr` says which one a tensor is (as in torch)."""
+        several = type(data) is tuple
+        outs = [cls(d) for d in data] if several else [cls(data)]
+        if grad_mode.enabled and any(t.requires_grad for t in inputs):
+            fn.inputs, fn.epoch, fn.seq = inputs, versions.epoch, _next_seq()
+            if several:
+                fn.n_outputs = len(outs)
+            for k, out in enumerate(outs):
+                out.requires_grad, out.grad_fn, out.output_nr = True, fn, k
+        return tuple(outs) if several else outs[0]
 
     # ------------------------------------------------------------------ properties
     @property
@@ -326,10 +346,10 @@ class Tensor:
         return _ops.Pow.apply(_lift(base, self), self)
 
     def __matmul__(self, other):
-        return _ops.matmul(self, _lift(other, self))
+        return _ops.MatMul.apply(self, _lift(other, self))
 
     def __rmatmul__(self, other):
-        return _ops.matmul(_lift(other, self), self)
+        return _ops.MatMul.apply(_lift(other, self), self)
 
     def __neg__(self):
         return _ops.Neg.apply(self)
@@ -718,6 +738,10 @@ class Tensor:
     def chunk(self, chunks, axis=0, dim=None):
         from minigrad.ops.shape import chunk
         return chunk(self, chunks, axis if dim is None else dim)
+
+    def unbind(self, dim=0):
+        """The slices along `dim`, as a tuple (torch.unbind)."""
+        return _shape.unbind(self, dim)
 
 
 class _HookHandle:

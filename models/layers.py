@@ -35,7 +35,7 @@ there is no PackedSequence here.
 """
 import numpy as np
 
-from minigrad import cat, scope, stack
+from minigrad import cat, current_scope, scope, stack
 from minigrad.function import AnomalyError
 from minigrad.nn import Module, ModuleList
 from minigrad.nn.functional import dropout as apply_dropout
@@ -184,11 +184,13 @@ class Recurrent(Module):
         or state_t = cell.step(x_proj[t], state_{t+1}) from t = T-1 down to 0 if reverse.
         Returns (the h of every step stacked (seq_len, batch, hidden_size) in the order of t,
         the last state computed)."""
-        seq_len = len(x_proj)
+        x_steps = x_proj.unbind(0)  # x_proj[0], x_proj[1], ...: one node, so backward stacks them once
+        seq_len = len(x_steps)
         outputs = [None] * seq_len
         for t in (reversed(range(seq_len)) if reverse else range(seq_len)):
             with scope(f"t{t}"):
-                state = cell.step(x_proj[t], state)
+                x_steps[t].scope = current_scope()  # (made before the loop; drawn in the step that uses it)
+                state = cell.step(x_steps[t], state)
             outputs[t] = state[0] if isinstance(state, tuple) else state
         return stack(outputs), state
 

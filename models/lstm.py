@@ -10,7 +10,8 @@ the forget gate of Gers et al., 2000).
 
 The four gates' weights are stacked in PyTorch's order i, f, g, o: weight_ih (4H, D) holds
 W_ii, W_if, W_ig, W_io one under the other, weight_hh (4H, H) the W_h*, and bias_ih, bias_hh
-(4H,) the biases; so all four pre-activations come from one matmul each, and are sliced apart.
+(4H,) the biases; so all four pre-activations come from one matmul each, and are cut apart
+with `chunk(4)`.
 """
 from minigrad import hadamard
 
@@ -47,12 +48,9 @@ class LSTMCell(RecurrentCell):
     def step(self, x_proj, state):
         """One time step; x_proj = project_input(x), state = (h, c)."""
         h, c = state
-        H = self.hidden_size
-        gates = x_proj + h @ self.weight_hh.T       # rows i, f, g, o
-        i = gates[:, 0 * H:1 * H].sigmoid()
-        f = gates[:, 1 * H:2 * H].sigmoid()
-        g = gates[:, 2 * H:3 * H].tanh()
-        o = gates[:, 3 * H:4 * H].sigmoid()
+        gates = x_proj + h @ self.weight_hh.T       # columns i, f, g, o
+        i, f, g, o = gates.chunk(4, dim=1)
+        i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
         c_next = hadamard(f, c) + hadamard(i, g)
         h_next = hadamard(o, c_next.tanh())
         label(i=i, f=f, g=g, o=o, c=c_next, h=h_next)

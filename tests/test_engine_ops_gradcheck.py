@@ -189,12 +189,11 @@ def _(draw):
     return (lambda a, b: a @ b), [_normal(rng, (batch, n, k)), _normal(rng, (k,))]
 
 
-@case("matmul_one_hot_rows")
+@case("matmul_one_hot")
 def _(draw):
-    """A big constant one-hot left operand: the product is computed as a row gather."""
+    """A constant one-hot left operand (mg.compile replays this product as a row gather)."""
     rng = _rng(draw)
-    classes, m = draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    rows = -(-mg.ops.linalg.ONE_HOT_MIN_SIZE // classes)  # just big enough for the gather path
+    classes, m, rows = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 6))
     ids = rng.integers(0, classes, rows)
     return (lambda ids, b: F.one_hot(ids, classes, dtype=mg.float64) @ b), [ids, _normal(rng, (classes, m))]
 
@@ -438,6 +437,38 @@ def _(draw):
     n, m = draw(st.integers(1, 5)), draw(st.integers(1, 3))
     cut = draw(st.integers(0, n), label="cut")
     return (lambda x: mg.split(x, [cut, n - cut], dim=0)), [_normal(rng, (n, m))]
+
+
+@case("split_pieces_unused")
+def _(draw):
+    """Only some pieces reach the loss: the others' gradients are zeros, and a piece used
+    twice gets both uses."""
+    rng = _rng(draw)
+    n, m = draw(st.integers(2, 5)), draw(st.integers(1, 3))
+    return (lambda x: x.split(1, dim=0)[0] * 2 + x.split(1, dim=0)[-1].tanh()), [_normal(rng, (n, m))]
+
+
+@case("unbind")
+def _(draw):
+    rng = _rng(draw)
+    shape = _shape(draw, min_dims=1)
+    axis = draw(st.integers(-len(shape), len(shape) - 1), label="axis")
+    return (lambda x: mg.unbind(x, axis)), [_normal(rng, shape)]
+
+
+@case("unbind_steps_as_a_recurrence")
+def _(draw):
+    """x.unbind(0) walked as an RNN walks its steps, one step left out."""
+    rng = _rng(draw)
+    T, n = draw(st.integers(2, 4)), draw(st.integers(1, 3))
+
+    def recurrence(x):
+        steps = x.unbind(0)
+        h = steps[0]
+        for x_t in steps[2:]:
+            h = (h * x_t + x_t).tanh()
+        return h
+    return recurrence, [_normal(rng, (T, n))]
 
 
 @case("chunk")

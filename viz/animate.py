@@ -170,15 +170,19 @@ def _reach(graph, order, visits):
 
 def _frames(graph, visits, reached, level, max_frames):
     """The frames: the root alone, then runs of visits of one step (cell level: one frame per
-    step, one per visit outside the steps; op level: runs cut to fit `max_frames`)."""
+    step, one per visit outside the steps; op level: runs cut to fit `max_frames`). The outputs
+    of one node with several (the Unbind that cuts the input projection into steps) are visited
+    together, when the node runs, and share a frame."""
     lights = {}
     for item, k in reached.items():
         lights.setdefault(k, []).append(item)
     groups = []                                  # [step, [visit indices], visible count]
     for k, tensor in enumerate(visits):
         step = parse_step(tensor.scope) if tensor.grad_fn is not None else None
-        if k > 0 and k not in lights:            # nothing new to see: joins the frame before
-            groups[-1][1].append(k)
+        sibling = k > 0 and tensor.grad_fn is not None and tensor.grad_fn is visits[k - 1].grad_fn
+        if k > 0 and (k not in lights or sibling):  # nothing new to see, or another output of the
+            groups[-1][1].append(k)                  # same node (Unbind's steps): the frame before
+            groups[-1][2] += k in lights
             continue
         last = groups[-1] if groups else None
         if (last is not None and len(groups) > 1 and last[0] == step

@@ -215,7 +215,7 @@ class Plan:
     def _gather(self, instr, args, kwargs, fresh):
         """A @ B for a one-hot A known from the program's structure (one_hot's np.zeros and
         np.put_along_axis of 1s, maybe cast with .astype) as a row gather, B[k_n] for row n:
-        what eager's OneHotMatMul computes (minigrad/ops/linalg.py), the same numbers as the
+        a product of a one-hot matrix is exactly a row gather, the same numbers as the
         product for finite B. None if this product is not one."""
         if kwargs or len(args) != 2 or len(instr.args) != 2 or type(instr.args[0]) is not Ref:
             return None

@@ -1,7 +1,11 @@
-"""Elementwise arithmetic with numpy broadcasting: + - * / **, unary minus, maximum, minimum."""
+"""Elementwise arithmetic with numpy broadcasting: + - * / **, unary minus, maximum, minimum.
+
+Each backward gives the gradient in the broadcast shape of the output; the engine sums it back
+to each input's shape (autograd.unbroadcast).
+"""
 import numpy as np
 
-from minigrad.function import Function, unbroadcast
+from minigrad.function import Function
 
 
 class BinaryOp(Function):
@@ -17,12 +21,10 @@ class Add(BinaryOp):
     symbol = "+"
 
     def forward(self, a, b):
-        self.saved = (a.shape, b.shape)
         return a + b
 
     def backward(self, grad):
-        a_shape, b_shape = self.saved
-        return unbroadcast(grad, a_shape), unbroadcast(grad, b_shape)
+        return grad, grad
 
 
 class Sub(BinaryOp):
@@ -30,13 +32,10 @@ class Sub(BinaryOp):
     symbol = "-"
 
     def forward(self, a, b):
-        self.saved = (a.shape, b.shape)
         return a - b
 
     def backward(self, grad):
-        a_shape, b_shape = self.saved
-        gb = -unbroadcast(grad, b_shape) if self.inputs[1].requires_grad else None
-        return unbroadcast(grad, a_shape), gb
+        return grad, -grad
 
 
 class Mul(BinaryOp):
@@ -49,9 +48,7 @@ class Mul(BinaryOp):
 
     def backward(self, grad):
         a, b = self.saved
-        ga = unbroadcast(grad * b, a.shape) if self.inputs[0].requires_grad else None
-        gb = unbroadcast(grad * a, b.shape) if self.inputs[1].requires_grad else None
-        return ga, gb
+        return grad * b, grad * a
 
 
 class Hadamard(Mul):
@@ -66,15 +63,12 @@ class Div(BinaryOp):
 
     def forward(self, a, b):
         y = a / b
-        self.saved = (a.shape, b, y)
+        self.saved = (b, y)
         return y
 
     def backward(self, grad):
-        a_shape, b, y = self.saved
-        g_over_b = grad / b
-        ga = unbroadcast(g_over_b, a_shape) if self.inputs[0].requires_grad else None
-        gb = unbroadcast(-g_over_b * y, b.shape) if self.inputs[1].requires_grad else None
-        return ga, gb
+        b, y = self.saved
+        return grad / b, -grad * y / b
 
 
 class Neg(Function):
@@ -121,12 +115,8 @@ class Pow(BinaryOp):
 
     def backward(self, grad):
         a, b, y = self.saved
-        ga = unbroadcast(grad * b * np.power(a, b - 1), a.shape) if self.inputs[0].requires_grad else None
-        gb = None
-        if self.inputs[1].requires_grad:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gb = unbroadcast(grad * y * np.log(a), b.shape)
-        return ga, gb
+        with np.errstate(divide="ignore", invalid="ignore"):  # log(a) of a <= 0, unused if b is constant
+            return grad * b * np.power(a, b - 1), grad * y * np.log(a)
 
 
 class Maximum(BinaryOp):
@@ -141,7 +131,7 @@ class Maximum(BinaryOp):
     def backward(self, grad):
         a, b = self.saved
         share_a = ((a > b) + 0.5 * (a == b)).astype(grad.dtype)
-        return unbroadcast(grad * share_a, a.shape), unbroadcast(grad * (1 - share_a), b.shape)
+        return grad * share_a, grad * (1 - share_a)
 
 
 class Minimum(BinaryOp):
@@ -155,4 +145,4 @@ class Minimum(BinaryOp):
     def backward(self, grad):
         a, b = self.saved
         share_a = ((a < b) + 0.5 * (a == b)).astype(grad.dtype)
-        return unbroadcast(grad * share_a, a.shape), unbroadcast(grad * (1 - share_a), b.shape)
+        return grad * share_a, grad * (1 - share_a)

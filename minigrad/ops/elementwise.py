@@ -44,9 +44,7 @@ class Tanh(Function):
 
     def backward(self, grad):
         y = self.saved
-        d = np.asarray(grad * y)  # g (1 - y^2) as g - g y y: two temporaries fewer
-        d *= y                    # (asarray: for 0-d inputs numpy returns a scalar, not an array)
-        return (np.subtract(grad, d, out=d),)
+        return (grad * (1 - y * y),)
 
 
 class Sigmoid(Function):
@@ -60,16 +58,14 @@ class Sigmoid(Function):
     symbol = "σ"
 
     def forward(self, x):
-        # (a new float array, even for int or 0-d x, for which numpy would give a scalar)
-        y = np.asarray(np.negative(x, dtype=None if x.dtype.kind == "f" else np.float64))
-        self.saved = y = sigmoid_of_negated_(y)
+        with np.errstate(over="ignore", under="ignore"):
+            y = 1 / (1 + np.exp(-x))
+        self.saved = y
         return y
 
     def backward(self, grad):
         y = self.saved
-        gy = np.asarray(grad * y)  # g y (1 - y); an array even when 0-d
-        gy *= 1 - y                # (not g y - g y y: (g y) y underflows where y is tiny)
-        return (gy,)
+        return (grad * y * (1 - y),)
 
 
 def sigmoid_of_negated_(y):

@@ -1,14 +1,10 @@
 """Matrix product `a @ b` (2-d, batched n-d with broadcast batch axes, and 1-d vectors), and einsum.
 
-`matmul(a, b)` is the entry point (`a @ b` on tensors): it picks `MatMul`, or `OneHotMatMul`
-when `a` is a large constant one-hot matrix, as a char-RNN's input is. `mm` and `bmm` are
-matmul for exactly 2-d and 3-d operands, as in torch.
+`mm` and `bmm` are the matrix product for exactly 2-d and 3-d operands, as in torch.
 """
 import numpy as np
 
-from minigrad import function
-from minigrad.function import Function, unbroadcast
-from minigrad.lazy_grad import OuterGrad
+from minigrad.function import Function
 
 
 class MatMul(Function):
@@ -21,23 +17,13 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.saved
-        need_a, need_b = self.inputs[0].requires_grad, self.inputs[1].requires_grad
-        if a.ndim == 2 and b.ndim == 2:  # the common case; dL/dB = A^T G kept factored
-            return (grad @ b.T if need_a else None), (OuterGrad([a], [grad]) if need_b else None)
-        # 1-d operands act as a row (a) or column (b) vector; restore those axes in grad
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g2 = grad
-        if b.ndim == 1:
-            g2 = g2[..., None]
+        if b.ndim == 1:  # a vector b acts as a column, a vector a as a row: put those axes back
+            b, grad = b[:, None], grad[..., None]
         if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        ga = gb = None
-        if need_a:
-            ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-        if need_b:
-            gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
-        return ga, gb
+            a, grad = a[None, :], np.expand_dims(grad, -2)
+        ga = grad @ np.swapaxes(b, -1, -2) if self.inputs[0].requires_grad else None
+        gb = np.swapaxes(a, -1, -2) @ grad if self.inputs[1].requires_grad else None
+        return _squeezed(ga, self.saved[0]), _squeezed(gb, self.saved[1])
 
     def shape_error(self, inputs, exc):
         a, b = (t.shape for t in inputs)
@@ -49,52 +35,19 @@ class MatMul(Function):
         return ValueError(f"matmul: {a} @ {b}: batch dimensions {a[:-2]} and {b[:-2]} cannot be broadcast")
 
 
-class OneHotMatMul(MatMul):
-    """Y = A B for a constant one-hot A (row n has a single 1, in column k_n): Y[n] = B[k_n].
-
-    The same product as MatMul, computed as a row gather instead of a matrix product (exactly
-    equal for finite B: every other term is 0 * B[k, j]). The gradient is MatMul's: A is a
-    constant, and dL/dB = A^T dL/dY.
-    """
-
-    def forward(self, a, b):
-        if a.shape[1] != b.shape[0] or a.dtype != b.dtype:
-            return MatMul.forward(self, a, b)  # the general product (and its shape errors)
-        self.saved = (a, b)
-        return np.take(np.ascontiguousarray(b), self.rows, axis=0)
-
-
-ONE_HOT_MIN_SIZE = 16384  # below this, checking for one-hot rows costs more than it saves
-
-
-def one_hot_rows(a):
-    """The column of the single 1 in each row of the 2-d float array `a`, or None if some row
-    is not all zeros but for a single 1."""
-    if a.dtype.kind != "f" or np.count_nonzero(a) != a.shape[0]:
-        return None
-    cols = a.argmax(axis=1)  # a row's only nonzero, unless the row is all zeros or negative
-    if not (a[np.arange(a.shape[0]), cols] == 1).all():
-        return None
-    return cols
-
-
-def matmul(a, b):
-    """a @ b for tensors: a row gather when `a` is a big constant one-hot matrix, else MatMul.
-    (Not while mg.compile traces: whether a is one-hot depends on its values, which change
-    from call to call; the plain product gives the same numbers.)"""
-    if (not a.requires_grad and a.data.ndim == 2 and b.data.ndim == 2
-            and a.data.size >= ONE_HOT_MIN_SIZE and function.tracer is None):
-        rows = one_hot_rows(a.data)
-        if rows is not None:
-            return OneHotMatMul.apply(a, b, rows=rows)
-    return MatMul.apply(a, b)
+def _squeezed(grad, x):
+    """A vector operand's gradient without the axis backward put back (batch axes stay: the
+    engine sums them)."""
+    if grad is None or x.ndim != 1:
+        return grad
+    return grad.sum(axis=tuple(range(grad.ndim - 2))).reshape(x.shape)
 
 
 def mm(a, b):
     """torch.mm: the product of two matrices (2-d only; matmul broadcasts, mm does not)."""
     if a.ndim != 2 or b.ndim != 2:
         raise ValueError(f"mm: both operands must be matrices (2-d), got shapes {a.shape} and {b.shape}")
-    return matmul(a, b)
+    return MatMul.apply(a, b)
 
 
 def bmm(a, b):

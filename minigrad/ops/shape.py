@@ -5,8 +5,7 @@ Their backward puts each gradient value back where its value came from.
 """
 import numpy as np
 
-from minigrad.function import Function, unbroadcast
-from minigrad.lazy_grad import IndexedGrad, LazyGrad, OuterGrad
+from minigrad.function import Function
 
 
 class Reshape(Function):
@@ -30,16 +29,10 @@ class Transpose(Function):
     """y = x with its axes permuted;  dL/dx = dL/dy with the inverse permutation."""
     symbol = "T"
 
-    accepts_lazy = True  # a matmul's weight gradient stays factored through W.T
-
     def forward(self, x):
         return x.transpose(self.axes)
 
     def backward(self, grad):
-        if isinstance(grad, LazyGrad):
-            if type(grad) is OuterGrad and len(self.axes) == 2:
-                return (grad.transposed(),)
-            grad = grad.dense()
         return (grad.transpose(np.argsort(self.axes)),)
 
 
@@ -54,11 +47,58 @@ class GetItem(Function):
 
     def backward(self, grad):
         shape, dtype = self.saved
-        return (IndexedGrad(self.index, grad, shape, dtype),)
+        dx = np.zeros(shape, dtype)
+        if is_basic(self.index):
+            dx[self.index] = grad
+        else:  # an array index may pick a position twice: np.add.at adds once per pick
+            np.add.at(dx, self.index, grad)
+        return (dx,)
 
     def shape_error(self, inputs, exc):
         return type(exc)(f"getitem: index {self.index!r} does not fit a tensor of shape "
                          f"{inputs[0].shape}: {exc}")
+
+
+class Split(Function):
+    """y_0, y_1, ... = consecutive pieces of x along `axis`, of the given sizes (torch.split,
+    torch.chunk);  dL/dx = the pieces' gradients joined back (zeros for a piece no gradient
+    reached). One node for all pieces, so backward joins them once instead of adding each
+    piece's gradient into an x-sized array of zeros."""
+    symbol = "[]"
+
+    def forward(self, x):
+        self.saved = x.shape, x.dtype
+        ends = np.cumsum(self.sizes)
+        before = (slice(None),) * self.axis
+        return tuple(x[before + (slice(end - n, end),)] for n, end in zip(self.sizes, ends))
+
+    def backward(self, grads):
+        shape, dtype = self.saved
+        parts = [np.zeros(shape[:self.axis] + (n,) + shape[self.axis + 1:], dtype) if g is None else g
+                 for n, g in zip(self.sizes, grads)]
+        return (np.concatenate(parts, axis=self.axis),)
+
+
+class Unbind(Function):
+    """y_0, y_1, ... = x[0], x[1], ... along `axis` (torch.unbind: a sequence into its steps);
+    dL/dx = the steps' gradients stacked back (zeros for a step no gradient reached)."""
+    symbol = "[]"
+
+    def forward(self, x):
+        self.saved = x.shape[:self.axis] + x.shape[self.axis + 1:], x.dtype
+        before = (slice(None),) * self.axis
+        return tuple(x[before + (k,)] for k in range(x.shape[self.axis]))
+
+    def backward(self, grads):
+        shape, dtype = self.saved
+        return (np.stack([np.zeros(shape, dtype) if g is None else g for g in grads], axis=self.axis),)
+
+
+def is_basic(index):
+    """True when `index` uses only ints, slices, None and Ellipsis: numpy's basic indexing, which
+    never selects a position twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(p, (int, np.integer, slice)) or p is None or p is Ellipsis for p in parts)
 
 
 class Cat(Function):
@@ -98,11 +138,10 @@ class Expand(Function):
     symbol = "expand"
 
     def forward(self, x):
-        self.saved = x.shape
         return np.broadcast_to(x, self.shape)
 
     def backward(self, grad):
-        return (unbroadcast(grad, self.saved),)
+        return (grad,)  # (the engine sums it over the stretched axes)
 
 
 class Repeat(Function):
@@ -176,7 +215,7 @@ def stack(tensors, axis=0, dim=None):
 
 def split(tensor, split_size_or_sections, axis=0, dim=None):
     """Cut a tensor along `axis` into pieces of `split_size` (last may be smaller) or of the
-    listed sizes (torch.split). Each piece is a slice: its gradient flows back to its place."""
+    listed sizes (torch.split): one Split node for all the pieces."""
     from minigrad.tensor import _one_axis
     axis = _one_axis(axis if dim is None else dim, tensor.ndim, "split")
     n = tensor.shape[axis]
@@ -189,12 +228,16 @@ def split(tensor, split_size_or_sections, axis=0, dim=None):
         sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
             raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} has length {n}")
-    pieces, start = [], 0
-    prefix = (slice(None),) * axis
-    for size in sizes:
-        pieces.append(tensor[prefix + (slice(start, start + size),)])
-        start += size
-    return tuple(pieces)
+    return Split.apply(tensor, axis=axis, sizes=tuple(sizes))
+
+
+def unbind(tensor, axis=0, dim=None):
+    """The tensor's slices along `axis`, as a tuple (torch.unbind): `for x_t in x.unbind(0)`
+    walks a time-major sequence. One node for all of them (Unbind), as torch."""
+    from minigrad.tensor import _one_axis
+    if tensor.ndim == 0:
+        raise ValueError("unbind: a 0-d tensor has no dimension to unbind")
+    return Unbind.apply(tensor, axis=_one_axis(axis if dim is None else dim, tensor.ndim, "unbind"))
 
 
 def chunk(tensor, chunks, axis=0, dim=None):

@@ -1,5 +1,5 @@
-"""Lazy gradients (minigrad/lazy_grad.py): a matmul's weight gradient kept factored and a
-slice's gradient added into place must sum exactly like dense arrays, in any mix."""
+"""A tensor used many times (a weight at every time step, the slices of one array) gets the sum
+of its gradients: checked against finite differences, dense sums and for linear time."""
 import gc
 import time
 
@@ -9,7 +9,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.lazy_grad import IndexedGrad, OuterGrad, _join_tiles
 
 
 def rng():
@@ -29,20 +28,20 @@ def test_weight_used_at_every_step_through_its_transpose_matches_finite_differen
     assert mg.gradcheck(unrolled, [xs, w, h0])
 
 
-def test_lazy_and_dense_contributions_to_one_tensor_mix():
+def test_matmul_transposed_and_indexed_uses_of_one_tensor_add_up():
     r = rng()
     a, w = r.standard_normal((3, 4)), r.standard_normal((4, 4))
 
     def mixed(a, w):
         wt = w.T
-        y = a @ wt + a @ w              # factored through W.T, and a direct matmul
-        z = (w * w).sum() + w[1:3].sum() + w[[0, 0, 2]].sum()  # dense and indexed parts
+        y = a @ wt + a @ w              # through W.T, and a direct matmul
+        z = (w * w).sum() + w[1:3].sum() + w[[0, 0, 2]].sum()  # elementwise, sliced and indexed uses
         return y.sum() * z
 
     assert mg.gradcheck(mixed, [a, w])
 
 
-def test_hooks_and_kept_grads_see_dense_tensors():
+def test_hooks_and_kept_grads_see_tensors_of_plain_arrays():
     r = rng()
     a = mg.tensor(r.standard_normal((3, 4)), requires_grad=True)
     w = mg.tensor(r.standard_normal((5, 4)), requires_grad=True)
@@ -54,18 +53,6 @@ def test_hooks_and_kept_grads_see_dense_tensors():
     assert type(wt.grad.data) is np.ndarray and type(w.grad.data) is np.ndarray
     assert seen == [(mg.Tensor, np.ndarray)]
     np.testing.assert_allclose(w.grad, wt.grad.T)
-
-
-def test_outer_grad_sums_its_parts_and_transposes():
-    r = rng()
-    parts = [(r.standard_normal((2, 3)), r.standard_normal((2, 4))) for _ in range(3)]
-    lazy = OuterGrad([parts[0][0]], [parts[0][1]])
-    for a, g in parts[1:]:
-        assert lazy.absorb(OuterGrad([a], [g]))
-    expected = sum(a.T @ g for a, g in parts)
-    np.testing.assert_allclose(lazy.dense(), expected)
-    np.testing.assert_allclose(lazy.transposed().dense(), expected.T)
-    assert not lazy.absorb(IndexedGrad((0,), np.ones(4), (3, 4), np.float64, True))
 
 
 USES = {
@@ -101,57 +88,45 @@ def _backward_seconds(n, use, repeats=3):
 
 @pytest.mark.parametrize("use", sorted(USES))
 def test_backward_is_linear_in_the_uses_of_a_weight(use):
-    """n uses of W through a matmul give n factored parts; summing them must take O(n) (it was
-    O(n^2): each absorb copied the lists). 4x the uses: about 4x the time, not 16x."""
+    """n uses of W through a matmul give n gradients; summing them must take O(n) (a version
+    that kept the parts in lists took O(n^2)). 4x the uses: about 4x the time, not 16x."""
     small, big = _backward_seconds(5_000, use), _backward_seconds(20_000, use)
     assert big / small < 8, f"{use}: 5k uses {small:.3f} s, 20k uses {big:.3f} s: ratio {big / small:.1f}"
 
 
-def test_absorb_extends_in_place_but_never_a_transposed_copy():
-    r = rng()
-    a, g = r.standard_normal((2, 3)), r.standard_normal((2, 4))
-    lazy = OuterGrad([a], [g])
-    flipped = lazy.transposed()
-    assert lazy.absorb(OuterGrad([a], [g])) and flipped.absorb(OuterGrad([g], [a]))
-    assert len(lazy.lefts) == len(flipped.lefts) == 2  # each got only its own part
-    np.testing.assert_allclose(flipped.dense(), lazy.dense().T)
-
-
-def test_indexed_grad_adds_repeated_indices_once_per_repeat():
+def test_an_index_that_repeats_a_row_adds_its_gradient_once_per_repeat():
+    x = mg.tensor(np.zeros((3, 2)), requires_grad=True)
     values = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    grad = IndexedGrad(np.array([0, 2, 0]), values, (3, 2), np.float64, basic=False)
-    np.testing.assert_allclose(grad.dense(), [[6.0, 8.0], [0.0, 0.0], [3.0, 4.0]])
+    (x[np.array([0, 2, 0])] * mg.tensor(values)).sum().backward()
+    np.testing.assert_allclose(x.grad, [[6.0, 8.0], [0.0, 0.0], [3.0, 4.0]])
 
 
-def _indexed_sum(shape, indices, r, dtype=np.float64):
-    """The IndexedGrad of several slices absorbed into one, and the same sum added densely."""
+def _slices_grad(shape, indices, r, dtype=np.float64):
+    """x.grad of sum_k (x[index_k] * c_k).sum() for random c_k, and the same sum added densely."""
+    x = mg.tensor(np.zeros(shape, dtype), requires_grad=True)
     expected = np.zeros(shape, dtype)
-    total = None
+    loss = None
     for index in indices:
-        values = r.standard_normal(np.zeros(shape)[index].shape).astype(dtype)
-        expected[index] += values
-        part = IndexedGrad(index, values, shape, dtype, basic=True)
-        if total is None:
-            total = part
-        else:
-            assert total.absorb(part)
-    return total, expected
+        c = r.standard_normal(np.zeros(shape)[index].shape).astype(dtype)
+        expected[index] += c
+        part = (x[index] * mg.tensor(c)).sum()
+        loss = part if loss is None else loss + part
+    loss.backward()
+    return x.grad.data, expected
 
 
-def test_slices_that_tile_a_tensor_join_into_its_gradient():
+def test_slices_that_tile_a_tensor_sum_into_its_gradient():
     r = rng()
     gates = [(slice(None), slice(k * 3, (k + 1) * 3)) for k in (2, 0, 3, 1)]  # any order
     steps = list(range(4))
     for shape, indices in [((2, 12), gates), ((4, 2, 3), steps), ((4, 2), [-1, 0, 1, 2]),
                            ((3, 5), [slice(0, 1), slice(1, 5)])]:
-        total, expected = _indexed_sum(shape, indices, r, np.float32)
-        assert _join_tiles(total.parts, shape, np.float32) is not None  # joined, not added
-        dense = total.dense()
-        assert dense.dtype == np.float32 and dense.shape == shape
-        np.testing.assert_array_equal(dense, expected)
+        grad, expected = _slices_grad(shape, indices, r, np.float32)
+        assert grad.dtype == np.float32 and grad.shape == shape
+        np.testing.assert_array_equal(grad, expected)
 
 
-def test_slices_with_gaps_overlaps_or_mixed_axes_add_into_zeros():
+def test_slices_with_gaps_overlaps_or_mixed_axes_sum_like_adding_into_zeros():
     r = rng()
     cases = [[0, 2],                                    # a gap: row 1 stays zero
              [slice(0, 2), slice(1, 3)],                # an overlap: row 1 gets both
@@ -160,9 +135,8 @@ def test_slices_with_gaps_overlaps_or_mixed_axes_add_into_zeros():
              [slice(0, 3, 2), 1],                       # a step
              [(Ellipsis, 0), (Ellipsis, 1), (Ellipsis, 2)]]
     for indices in cases:
-        total, expected = _indexed_sum((3, 3), indices, r)
-        assert _join_tiles(total.parts, (3, 3), np.float64) is None
-        np.testing.assert_allclose(total.dense(), expected)
+        grad, expected = _slices_grad((3, 3), indices, r)
+        np.testing.assert_allclose(grad, expected)
 
 
 def test_an_lstm_style_unstack_and_chunk_match_finite_differences():
@@ -179,23 +153,11 @@ def test_an_lstm_style_unstack_and_chunk_match_finite_differences():
     assert mg.gradcheck(unstack_and_chunk, [xs, w])
 
 
-def test_outer_grad_sums_in_groups_exactly_like_one_product(monkeypatch):
-    from minigrad import lazy_grad
-
-    r = rng()
-    lefts = [r.standard_normal((n, 3)) for n in (2, 5, 1, 4, 3)]
-    rights = [r.standard_normal((n, 6)) for n in (2, 5, 1, 4, 3)]
-    expected = np.concatenate(lefts).T @ np.concatenate(rights)
-    for group_bytes in (1, 200, 400, 10**9):  # one part per group ... all parts in one
-        monkeypatch.setattr(lazy_grad, "GROUP_BYTES", group_bytes)
-        np.testing.assert_allclose(OuterGrad(list(lefts), list(rights)).dense(), expected, rtol=1e-12)
-
-
 @settings(deadline=None, max_examples=60, derandomize=True)
 @given(data=st.data())
 def test_any_set_of_slices_sums_like_adding_each_into_zeros(data):
     """Random cuts of a random axis into ranges and single positions, in random order, maybe
-    with a piece dropped (a gap) or repeated (an overlap): joined or not, the same sum."""
+    with a piece dropped (a gap) or repeated (an overlap): the same sum as adding into zeros."""
     r = np.random.default_rng(data.draw(st.integers(0, 2**16), label="seed"))
     shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3), label="shape"))
     axis = data.draw(st.integers(0, len(shape) - 1), label="axis")
@@ -214,5 +176,5 @@ def test_any_set_of_slices_sums_like_adding_each_into_zeros(data):
     elif spoil == "overlap":
         indices.append(indices[data.draw(st.integers(0, len(indices) - 1), label="repeated")])
     indices = data.draw(st.permutations(indices), label="order")
-    total, expected = _indexed_sum(shape, indices, r)
-    np.testing.assert_allclose(total.dense(), expected, rtol=1e-12)
+    grad, expected = _slices_grad(shape, indices, r)
+    np.testing.assert_allclose(grad, expected, rtol=1e-12)
