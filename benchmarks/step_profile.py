@@ -20,7 +20,7 @@ import statistics
 import time
 
 import minigrad as mg
-from minigrad import lazy_grad, nn
+from minigrad import nn
 from minigrad.function import Function
 from minigrad.nn import functional as F
 from minigrad.models.batching import sequence_windows, detach_state
@@ -33,7 +33,7 @@ clock = time.perf_counter
 
 
 class OpTimer:
-    """Wraps forward/backward of every Function subclass (and LazyGrad.dense/add_to) so each
+    """Wraps forward/backward of every Function subclass so each
     call adds its CPU time to `spent[(op, stage)]`; `restore()` puts the originals back."""
 
     def __init__(self):
@@ -44,12 +44,9 @@ class OpTimer:
             for stage in ("forward", "backward"):
                 if stage in cls.__dict__:
                     self._wrap(cls, stage, stage)
-        for cls in (lazy_grad.IndexedGrad, lazy_grad.OuterGrad):
-            for method in ("dense", "add_to"):
-                self._wrap(cls, method, "backward", label=f"{cls.__name__}.{method}")
 
-    def _wrap(self, cls, name, stage, label=None):
-        """Time cls.name; the key is (label or the class of the instance, e.g. Hadamard, stage)."""
+    def _wrap(self, cls, name, stage):
+        """Time cls.name; the key is (the class of the instance, e.g. Hadamard, stage)."""
         original = cls.__dict__[name]
         spent, calls = self.spent, self.calls
 
@@ -58,7 +55,7 @@ class OpTimer:
             try:
                 return original(obj, *args)
             finally:
-                key = (label or type(obj).__name__, stage)
+                key = (type(obj).__name__, stage)
                 spent[key] += clock() - start
                 calls[key] += 1
 

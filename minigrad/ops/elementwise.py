@@ -68,17 +68,6 @@ class Sigmoid(Function):
         return (grad * y * (1 - y),)
 
 
-def sigmoid_of_negated_(y):
-    """y = 1 / (1 + e^y) in place, for a float array y = -x: σ(x), the formula of the Sigmoid
-    op (also used by the fused LSTM, so both give the same values). e^y may overflow to inf,
-    and then 1/inf = 0 is right, so that warning (and e^y's underflow) is silenced."""
-    with np.errstate(over="ignore", under="ignore"):
-        np.exp(y, out=y)
-    y += 1
-    np.reciprocal(y, out=y)
-    return y
-
-
 class ReLU(Function):
     """y = max(x, 0);  dy/dx = 1 where x > 0, else 0."""
     symbol = "relu"
