@@ -39,15 +39,11 @@ def run_backward(root, grad=None, retain_graph=False):
         while queue:
             tensor = heappop(queue)[2]
             fn = tensor.grad_fn
-            if fn.n_outputs is None:
-                grad = _finished_grad(tensor)
-            else:  # an op with several outputs: the others are next in the queue (the same seq)
-                grad = [None] * fn.n_outputs
-                grad[tensor.output_nr] = _finished_grad(tensor)
-                while queue and queue[0][2].grad_fn is fn:
-                    other = heappop(queue)[2]
-                    grad[other.output_nr] = _finished_grad(other)
-            _check_can_run(fn)
+            grad = _finished_grad(tensor) if fn.n_outputs is None else _outputs_grads(tensor, queue)
+            if fn.released:
+                raise _freed(fn)
+            if fn.epoch != versions.epoch:
+                _check_unmodified(fn)
             input_grads = fn.backward(grad)
             if not retain_graph:
                 fn.saved, fn.released = None, True  # free what forward kept, as the walk goes
@@ -100,27 +96,43 @@ def _finished_grad(tensor):
     if grad_mode.visit_log is not None:
         grad_mode.visit_log.append(tensor)
     if tensor._hooks:
-        if function.tracer is not None:
-            function.tracer.refuse_hooks(tensor)
-        for hook in list(tensor._hooks):
-            replaced = hook(Tensor(grad))
-            if replaced is not None:
-                grad = _check_hook_grad(replaced, tensor)
+        grad = _run_hooks(tensor, grad)
     if tensor.grad_fn is not None and (tensor._retain or grad_mode.keep_grads):
         tensor._grad = Tensor(grad.copy()) if tensor._grad is None else Tensor(tensor._grad.data + grad)
     return grad
 
 
-def _check_can_run(fn):
-    """Raise if `fn`'s saved values were freed, or a leaf it read was changed in place after
-    it was built (versions.py): its gradient would be wrong."""
-    if fn.released:
-        raise RuntimeError(
-            f"backward: trying to go through the graph a second time ({fn.name} node): "
-            f"its saved values were freed by the first backward; pass retain_graph=True "
-            f"to the first backward() if you need to call it twice")
-    if fn.epoch == versions.epoch:
-        return
+def _outputs_grads(tensor, queue):
+    """The gradients of all outputs of tensor's op, which has several (Split): they are next
+    in the queue, with the same seq. A list by output_nr, None where no gradient came."""
+    fn = tensor.grad_fn
+    grads = [None] * fn.n_outputs
+    grads[tensor.output_nr] = _finished_grad(tensor)
+    while queue and queue[0][2].grad_fn is fn:
+        other = heappop(queue)[2]
+        grads[other.output_nr] = _finished_grad(other)
+    return grads
+
+
+def _run_hooks(tensor, grad):
+    if function.tracer is not None:
+        function.tracer.refuse_hooks(tensor)
+    for hook in list(tensor._hooks):
+        replaced = hook(Tensor(grad))
+        if replaced is not None:
+            grad = _check_hook_grad(replaced, tensor)
+    return grad
+
+
+def _freed(fn):
+    return RuntimeError(f"backward: trying to go through the graph a second time ({fn.name} node): "
+                        f"its saved values were freed by the first backward; pass retain_graph=True "
+                        f"to the first backward() if you need to call it twice")
+
+
+def _check_unmodified(fn):
+    """Raise if a leaf that `fn` read was changed in place after `fn` was built (versions.py):
+    its gradient would mix old and new values."""
     for t in fn.inputs:
         if t.grad_fn is None and t._modified_at > fn.epoch:
             raise RuntimeError(

@@ -23,6 +23,33 @@ class Function:
 
     A forward that returns a tuple of arrays makes one output tensor each (Split); its backward
     gets a list of their gradients (None for an output no gradient reached).
+
+    How to add an op, with `where` as the worked example (2 files):
+      1. Its class, in the file of its kind (minigrad/ops/indexing.py), with the math in the
+         docstring and forward/backward written as that math:
+
+             class Where(Function):
+                 "y = a where `condition` else b;  dy/da = 1 there, else 0; dy/db the rest"
+                 symbol = "where"
+
+                 def forward(self, a, b):
+                     return np.where(self.condition, a, b)
+
+                 def backward(self, grad):
+                     return np.where(self.condition, grad, 0), np.where(self.condition, 0, grad)
+
+         Arguments that are not tensors come in as keywords of `apply` and are attributes of
+         the node (self.condition). Gradients may keep the broadcast shape of the output.
+         If the op needs checks or takes numbers, a function beside it does that and calls
+         `Where.apply(a, b, condition=cond)` (`where(condition, input, other)`).
+      2. One line in the list of ops (minigrad/ops/__init__.py, OPS):
+
+             Op(Where, "where", where, where_method),
+
+         which makes mg.where, Tensor.where (here a function of its own, as torch's method
+         takes (condition, other)) and puts Where in ops.__all__.
+    Then add a case to the gradcheck catalogue (tests/test_engine_ops_gradcheck.py): its test
+    that every class of ops.__all__ has one fails until you do.
     """
 
     symbol = "?"
@@ -33,6 +60,8 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays; the output records this op if an input needs a gradient."""
+        if not all(isinstance(t, Tensor) for t in inputs):
+            raise _not_tensors(cls, inputs)
         fn = cls.__new__(cls)
         fn.__dict__.update(params)
         if tracer is not None:  # mg.compile: give forward traced arrays (parameters included)
@@ -43,8 +72,7 @@ class Function:
             raise fn.shape_error(inputs, exc) from None
         out = Tensor._from_op(data, fn, inputs)
         if grad_mode.anomaly:
-            for t in out if type(out) is tuple else (out,):
-                check_finite(t.data, fn, inputs, "forward")
+            _check_outputs(out, fn, inputs)
         return out
 
     @property
@@ -59,6 +87,16 @@ class Function:
             return type(exc)(message)
         except Exception:  # an exception class whose __init__ wants other arguments
             return next(t for t in (ValueError, IndexError, TypeError) if isinstance(exc, t))(message)
+
+
+def _not_tensors(cls, inputs):
+    bad = next(t for t in inputs if not isinstance(t, Tensor))
+    return TypeError(f"{cls.__name__.lower()}: expected a tensor, got {type(bad).__name__}")
+
+
+def _check_outputs(out, fn, inputs):
+    for t in out if type(out) is tuple else (out,):
+        check_finite(t.data, fn, inputs, "forward")
 
 
 def check_finite(array, fn, inputs, stage, scope=None, out_grad=None, parent=None):

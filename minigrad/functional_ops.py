@@ -1,123 +1,46 @@
-"""Function forms of the ops, as in `torch`: mg.hadamard, mg.cat, mg.tanh, mg.max, ..."""
-from minigrad.ops import Hadamard, Maximum, Minimum
-from minigrad.ops.indexing import where  # noqa: F401  (re-exported)
-from minigrad.ops.linalg import einsum  # noqa: F401
-from minigrad.ops.shape import cat, stack, split, chunk, unbind  # noqa: F401
-from minigrad.tensor import Tensor, _lift
+"""The function forms of the ops, as in `torch`: mg.tanh(x), mg.cat([a, b]), mg.where(c, x, y), ...
+
+Made from the list of ops (minigrad/ops/__init__.py: OPS), one per named line, plus the few
+functions that are not ops (argmax and argmin have no gradient; clip is clamp's other name).
+nn.functional re-exports the ones torch.nn.functional has too (tanh, softmax, ...).
+"""
+from minigrad.ops import OPS
+from minigrad.tensor import Tensor
 
 
-def _check(t, op):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{op}: expected a tensor, got {type(t).__name__}")
-    return t
+def _tensor_first(function, name):
+    """`function` (a Tensor method) as mg.<name>: the same, after checking that its first
+    argument is a tensor (a method called as a function would fail on a number deep inside)."""
+    def checked(x, *args, **kwargs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{name}: expected a tensor, got {type(x).__name__}")
+        return function(x, *args, **kwargs)
+    checked.__name__ = checked.__qualname__ = name
+    checked.__doc__ = function.__doc__
+    return checked
 
 
-def hadamard(a, b):
-    """The Hadamard (elementwise) product a ⊙ b: the gate products of the LSTM equations.
-
-    Same values and gradient as `a * b`; drawn as its own ⊙ node in graphs.
-    """
-    return Hadamard.apply(_check(a, "hadamard"), _check(b, "hadamard"))
-
-
-def matmul(a, b):
-    return _check(a, "matmul") @ b
+def _of_class(cls, name):
+    """mg.<name> for an op class used as it is: cls.apply, with the class's docstring."""
+    def function(*inputs):
+        return cls.apply(*inputs)
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = cls.__doc__
+    return function
 
 
-def exp(x):
-    return _check(x, "exp").exp()
-
-
-def log(x):
-    return _check(x, "log").log()
-
-
-def tanh(x):
-    return _check(x, "tanh").tanh()
-
-
-def sigmoid(x):
-    return _check(x, "sigmoid").sigmoid()
-
-
-def relu(x):
-    return _check(x, "relu").relu()
-
-
-def softmax(x, axis=-1, dim=None):
-    return _check(x, "softmax").softmax(axis, dim=dim)
-
-
-def log_softmax(x, axis=-1, dim=None):
-    return _check(x, "log_softmax").log_softmax(axis, dim=dim)
-
-
-def sqrt(x):
-    return _check(x, "sqrt").sqrt()
-
-
-def abs(x):  # noqa: A001  (torch.abs)
-    return _check(x, "abs").abs()
-
-
-def clamp(x, min=None, max=None):  # noqa: A002
-    return _check(x, "clamp").clamp(min, max)
-
-
-clip = clamp
-
-
-def sum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001  (torch.sum)
-    return _check(x, "sum").sum(dim, keepdim, axis=axis, keepdims=keepdims)
-
-
-def mean(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
-    return _check(x, "mean").mean(dim, keepdim, axis=axis, keepdims=keepdims)
-
-
-def max(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001  (torch.max)
-    """mg.max(x): the largest value; mg.max(x, dim): (values, indices); mg.max(a, b): maximum(a, b)."""
-    return _check(x, "max").max(dim, keepdim, axis=axis, keepdims=keepdims)
-
-
-def min(x, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A001  (torch.min)
-    """mg.min(x): the smallest value; mg.min(x, dim): (values, indices); mg.min(a, b): minimum(a, b)."""
-    return _check(x, "min").min(dim, keepdim, axis=axis, keepdims=keepdims)
-
-
-def maximum(a, b):
-    """The elementwise maximum (broadcasting); where a = b each gets half the gradient, as torch."""
-    return Maximum.apply(_check(a, "maximum"), _lift(b, a))
-
-
-def minimum(a, b):
-    """The elementwise minimum (broadcasting); where a = b each gets half the gradient, as torch."""
-    return Minimum.apply(_check(a, "minimum"), _lift(b, a))
-
-
-def argmax(x, dim=None, keepdim=False):
-    return _check(x, "argmax").argmax(dim, keepdim)
-
-
-def argmin(x, dim=None, keepdim=False):
-    return _check(x, "argmin").argmin(dim, keepdim)
-
-
-def logsumexp(x, dim, keepdim=False):
-    return _check(x, "logsumexp").logsumexp(dim, keepdim)
-
-
-def mm(a, b):
-    return _check(a, "mm").mm(b)
-
-
-def bmm(a, b):
-    return _check(a, "bmm").bmm(b)
-
-
-def reshape(x, *shape):
-    return _check(x, "reshape").reshape(*shape)
-
-
-def transpose(x, *axes):
-    return _check(x, "transpose").transpose(*axes)
+FUNCTIONS = {}
+for _op in OPS:
+    if _op.name is None:
+        continue
+    if _op.function is None:
+        FUNCTIONS[_op.name] = _of_class(_op.cls, _op.name)
+    elif getattr(Tensor, _op.name, None) is _op.function:  # a method written out in tensor.py
+        FUNCTIONS[_op.name] = _tensor_first(_op.function, _op.name)
+    else:
+        FUNCTIONS[_op.name] = _op.function
+FUNCTIONS["clip"] = FUNCTIONS["clamp"]
+FUNCTIONS["argmax"] = _tensor_first(Tensor.argmax, "argmax")
+FUNCTIONS["argmin"] = _tensor_first(Tensor.argmin, "argmin")
+globals().update(FUNCTIONS)
+__all__ = sorted(FUNCTIONS)

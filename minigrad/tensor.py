@@ -14,6 +14,12 @@ from minigrad import grad_mode, versions
 _next_seq = itertools.count(1).__next__  # numbers the recorded nodes in creation order
 
 
+_NOT_IN_BACKWARD = {
+    "create_graph": "backward(create_graph=True): minigrad computes first derivatives only; its "
+                    "gradients are not part of a graph",
+    "inputs": "backward(inputs=...): minigrad fills in .grad of every leaf; read the ones you need"}
+
+
 def _is_float(dtype):
     return dtype.kind == "f"
 
@@ -37,27 +43,20 @@ class Tensor:
                  "output_nr", "_g", "_hooks", "_retain", "_modified_at", "__weakref__")
 
     def __init__(self, data, requires_grad=False, name=None):
-        data = data if isinstance(data, np.ndarray) else np.asarray(data)
-        self.data = data
-        self._grad = None
-        self.grad_fn = None
-        self.output_nr = 0  # which output of its grad_fn this is (ops with several: Split)
-        self.name = name
-        self.scope = grad_mode.scope_name
+        self.data = data if isinstance(data, np.ndarray) else np.asarray(data)
+        self.grad_fn = self._grad = self._hooks = None
         self._g = None  # the gradient being summed during backward (autograd.py)
-        self._hooks = None
-        self._retain = False
+        self.name, self.scope = name, grad_mode.scope_name
+        self.output_nr = 0  # which output of its grad_fn this is (ops with several: Split)
+        self._retain = self.requires_grad = False
         self._modified_at = 0  # epoch of its last in-place change (versions.py)
-        self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     @classmethod
     def _from_op(cls, data, fn, inputs):
-        """The output of op `fn` on `inputs` (Function.apply): it records `fn` as its grad_fn
-        (and `fn` its inputs) if grad mode is on and an input requires grad. An op whose
-        forward returns a tuple of arrays (Split, Unbind) has one output tensor per array,
-        all sharing the node; `output_nr` says which one a tensor is (as in torch)."""
+        """The output of op `fn` on `inputs`, recording `fn` as its grad_fn if grad mode is on
+        and an input requires grad. A tuple of arrays (Split) gives a tensor each, one node."""
         several = type(data) is tuple
         outs = [cls(d) for d in data] if several else [cls(data)]
         if grad_mode.enabled and any(t.requires_grad for t in inputs):
@@ -180,20 +179,11 @@ class Tensor:
         return self
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Fill in `.grad` of every leaf this tensor depends on (accumulating, like PyTorch).
-
-        Args:
-            gradient: dL/dself (a tensor or array of self's shape), required unless self holds
-                one element (then 1).
-            retain_graph: keep the graph so backward can run through it again.
-            create_graph, inputs: PyTorch's higher-order and partial backward; not in minigrad.
-        """
-        if create_graph:
-            raise NotImplementedError("backward(create_graph=True): minigrad computes first derivatives "
-                                      "only; its gradients are not part of a graph")
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...): minigrad fills in .grad of every leaf; read the "
-                                      "ones you need")
+        """Add d self / d leaf to `.grad` of every leaf self depends on (see autograd.py).
+        `gradient`: d L / d self, needed unless self has one element; `retain_graph`: keep the
+        graph for another backward. (PyTorch's create_graph and inputs are not in minigrad.)"""
+        if create_graph or inputs is not None:
+            raise NotImplementedError(_NOT_IN_BACKWARD["create_graph" if create_graph else "inputs"])
         _autograd.run_backward(self, gradient, bool(retain_graph))
 
     def retain_grad(self):
@@ -303,6 +293,7 @@ class Tensor:
         return self ** exponent
 
     def matmul(self, other):
+        """self @ other: the matrix product (batched, broadcasting; 1-d operands as vectors)."""
         return self @ other
 
     def mm(self, other):
@@ -499,26 +490,9 @@ class Tensor:
                 f"would be lost; write x = x + y (a new tensor) instead")
 
     # ------------------------------------------------------------------ elementwise
-    def exp(self):
-        return _ops.Exp.apply(self)
-
-    def log(self):
-        return _ops.Log.apply(self)
-
-    def tanh(self):
-        return _ops.Tanh.apply(self)
-
-    def sigmoid(self):
-        return _ops.Sigmoid.apply(self)
-
-    def relu(self):
-        return _ops.ReLU.apply(self)
-
     def sqrt(self):
+        """The square root, x^0.5 (its gradient 0.5 x^-0.5)."""
         return _ops.PowScalar.apply(self, exponent=0.5)
-
-    def abs(self):
-        return _ops.Abs.apply(self)
 
     def clamp(self, min=None, max=None):  # noqa: A002  (torch's names)
         """Values below min set to min, above max to max; the gradient passes where
@@ -535,9 +509,11 @@ class Tensor:
     # Each takes torch's names (dim, keepdim) or numpy's (axis, keepdims); dim is None (all
     # axes), an int or a tuple of ints.
     def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """The sum over `dim` (an int or tuple; all axes if None), as torch.sum."""
         return _ops.Sum.apply(self, **_reduce_args(self, "sum", dim, axis, keepdim, keepdims))
 
     def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        """The mean over `dim` (an int or tuple; all axes if None), as torch.mean."""
         return _ops.Mean.apply(self, **_reduce_args(self, "mean", dim, axis, keepdim, keepdims))
 
     def prod(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
@@ -627,13 +603,16 @@ class Tensor:
         return Tensor(np.asarray(self.data.any(axis=axis, keepdims=args["keepdims"])))
 
     def softmax(self, axis=-1, dim=None):
+        """exp(x) / sum exp(x) along `dim` (the last by default), computed without overflow."""
         return _ops.Softmax.apply(self, axis=_one_axis(axis if dim is None else dim, self.ndim, "softmax"))
 
     def log_softmax(self, axis=-1, dim=None):
+        """x - logsumexp(x) along `dim` (the last by default): log of the softmax, stably."""
         return _ops.LogSoftmax.apply(self, axis=_one_axis(axis if dim is None else dim, self.ndim, "log_softmax"))
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape):
+        """The same values with a new shape (one size may be -1), as torch.reshape."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.Reshape.apply(self, shape=shape)
@@ -684,14 +663,6 @@ class Tensor:
         """A copy with its own memory, still in the graph (the gradient flows back to self)."""
         return _ops.Clone.apply(self)
 
-    def gather(self, dim, index):
-        """out[i][j] = self[index[i][j]][j] for dim 0 (torch.gather), and likewise for any dim."""
-        return _indexing.gather(self, dim, index)
-
-    def where(self, condition, other):
-        """self where condition is true, else other (torch.where(condition, self, other))."""
-        return _indexing.where(condition, self, other)
-
     def masked_fill(self, mask, value):
         """self with `value` (a number or 0-d tensor) where the bool `mask` is true."""
         mask_dtype = mask.dtype if isinstance(mask, Tensor) else np.asarray(mask).dtype
@@ -730,18 +701,6 @@ class Tensor:
 
     def __getitem__(self, index):
         return _ops.GetItem.apply(self, index=_raw_index(index))
-
-    def split(self, split_size_or_sections, axis=0, dim=None):
-        from minigrad.ops.shape import split
-        return split(self, split_size_or_sections, axis if dim is None else dim)
-
-    def chunk(self, chunks, axis=0, dim=None):
-        from minigrad.ops.shape import chunk
-        return chunk(self, chunks, axis if dim is None else dim)
-
-    def unbind(self, dim=0):
-        """The slices along `dim`, as a tuple (torch.unbind)."""
-        return _shape.unbind(self, dim)
 
 
 class _HookHandle:
@@ -819,7 +778,7 @@ def _reduce_args(t, op, dim, axis, keepdim, keepdims, one_axis=False):
                         + ("; amax/amin reduce several dims" if op in ("max", "min") else ""))
     if isinstance(dim, (tuple, list)) and len(dim) == 0:
         dim = None
-    return {"axis": _axis(dim, None, t.ndim, op), "keepdims": bool(keepdim or keepdims)}
+    return {"axis": None if dim is None else _axis(dim, None, t.ndim, op), "keepdims": bool(keepdim or keepdims)}
 
 
 def _max_min(t, op, dim, axis, keepdim, keepdims):
@@ -859,8 +818,26 @@ def _axis(axis, dim, ndim, op):
     return _one_axis(axis, ndim, op)
 
 
-# ops and the backward engine import Tensor, so they are imported last to close the loop
+# The ops and the backward engine make and read Tensors, and Tensor's methods call them: one
+# loop, closed here on purpose. Imported last, they find the class complete; then the methods
+# named in the list of ops (ops.OPS, method=True or a function) are added to it.
 from minigrad import ops as _ops  # noqa: E402
 from minigrad.ops import indexing as _indexing, linalg as _linalg  # noqa: E402
 from minigrad.ops import reductions as _reductions, shape as _shape  # noqa: E402
 from minigrad import autograd as _autograd  # noqa: E402
+
+
+def _method(op):
+    """Tensor.<name>(self, ...) = mg.<name>(self, ...) for a line of ops.OPS with method=True."""
+    function = op.cls.apply if op.function is None else op.function
+
+    def method(self, *args, **kwargs):
+        return function(self, *args, **kwargs)
+    method.__name__, method.__qualname__ = op.name, f"Tensor.{op.name}"
+    method.__doc__ = op.cls.__doc__ if op.function is None else op.function.__doc__
+    return method
+
+
+for _op in _ops.OPS:
+    if _op.method:
+        setattr(Tensor, _op.name, _method(_op) if _op.method is True else _op.method)

@@ -4,6 +4,7 @@ import warnings
 import numpy as np
 
 from minigrad.creation import generator
+from minigrad.functional_ops import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401  (torch.nn.functional has them too)
 from minigrad.ops import CrossEntropy, GetItem
 from minigrad.tensor import Tensor
 
@@ -28,26 +29,6 @@ def linear(x, weight, bias=None):
     """y = x W^T + b."""
     y = _tensor(x, "linear") @ weight.T
     return y if bias is None else y + bias
-
-
-def tanh(x):
-    return x.tanh()
-
-
-def sigmoid(x):
-    return x.sigmoid()
-
-
-def relu(x):
-    return x.relu()
-
-
-def softmax(x, axis=-1, dim=None):
-    return x.softmax(axis, dim=dim)
-
-
-def log_softmax(x, axis=-1, dim=None):
-    return x.log_softmax(axis, dim=dim)
 
 
 def one_hot(indices, num_classes, dtype=np.int64):

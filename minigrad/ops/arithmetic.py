@@ -146,3 +146,23 @@ class Minimum(BinaryOp):
         a, b = self.saved
         share_a = ((a < b) + 0.5 * (a == b)).astype(grad.dtype)
         return grad * share_a, grad * (1 - share_a)
+
+
+def hadamard(a, b):
+    """The Hadamard (elementwise) product a ⊙ b: the gate products of the LSTM equations.
+
+    Same values and gradient as `a * b`; drawn as its own ⊙ node in graphs.
+    """
+    return Hadamard.apply(a, b)
+
+
+def maximum(a, b):
+    """The elementwise maximum (broadcasting); where a = b each gets half the gradient, as torch."""
+    from minigrad.tensor import Tensor, _lift
+    return Maximum.apply(a, _lift(b, a) if isinstance(a, Tensor) else b)
+
+
+def minimum(a, b):
+    """The elementwise minimum (broadcasting); where a = b each gets half the gradient, as torch."""
+    from minigrad.tensor import Tensor, _lift
+    return Minimum.apply(a, _lift(b, a) if isinstance(a, Tensor) else b)

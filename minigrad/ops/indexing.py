@@ -53,6 +53,11 @@ def where(condition, input, other):  # noqa: A002  (torch's argument names)
     return Where.apply(_lift(input, like), _lift(other, like), condition=cond)
 
 
+def where_method(self, condition, other):
+    """x.where(condition, y): x where condition is true, else y (torch's Tensor.where)."""
+    return where(condition, self, other)
+
+
 def gather(x, dim, index):
     """torch.gather(x, dim, index): out[i][j][k] = x[index[i][j][k]][j][k] for dim 0, and so on.
 

@@ -17,7 +17,17 @@ class MatMul(Function):
 
     def backward(self, grad):
         a, b = self.saved
-        if b.ndim == 1:  # a vector b acts as a column, a vector a as a row: put those axes back
+        if a.ndim == 1 or b.ndim == 1:
+            return self.vector_backward(grad)
+        ga = grad @ np.swapaxes(b, -1, -2) if self.inputs[0].requires_grad else None
+        gb = np.swapaxes(a, -1, -2) @ grad if self.inputs[1].requires_grad else None
+        return ga, gb
+
+    def vector_backward(self, grad):
+        """A vector operand acts as a row (a) or a column (b): put that axis back in it and in
+        grad, take the matrices' gradients, then drop the axis again."""
+        a, b = self.saved
+        if b.ndim == 1:
             b, grad = b[:, None], grad[..., None]
         if a.ndim == 1:
             a, grad = a[None, :], np.expand_dims(grad, -2)
