@@ -30,11 +30,8 @@ def run_backward(root, grad=None, retain_graph=False):
     if function.tracer is not None:  # mg.compile refuses hooks, retain_grads, detect_anomaly
         function.tracer.check_backward(root)
     root._g = _seed(root, grad)
-    queue, leaves = [], []  # queue: a heap of (-seq, output_nr, tensor), the newest node first
-    if root.grad_fn is None:
-        leaves.append(root)
-    else:
-        heappush(queue, (-root.grad_fn.seq, root.output_nr, root))
+    # queue: a heap of (-seq, output_nr, tensor), the newest node first; leaves: in order met
+    queue, leaves = ([], [root]) if root.grad_fn is None else ([(-root.grad_fn.seq, root.output_nr, root)], [])
     try:
         while queue:
             tensor = heappop(queue)[2]

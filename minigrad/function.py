@@ -60,8 +60,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run forward on the inputs' arrays; the output records this op if an input needs a gradient."""
-        if not all(isinstance(t, Tensor) for t in inputs):
-            raise _not_tensors(cls, inputs)
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                raise _not_tensors(cls, inputs)
         fn = cls.__new__(cls)
         fn.__dict__.update(params)
         if tracer is not None:  # mg.compile: give forward traced arrays (parameters included)

@@ -55,17 +55,28 @@ class Tensor:
 
     @classmethod
     def _from_op(cls, data, fn, inputs):
-        """The output of op `fn` on `inputs`, recording `fn` as its grad_fn if grad mode is on
-        and an input requires grad. A tuple of arrays (Split) gives a tensor each, one node."""
-        several = type(data) is tuple
-        outs = [cls(d) for d in data] if several else [cls(data)]
+        """Op `fn`'s output on `inputs`, with `fn` as its grad_fn if an input requires grad."""
+        if type(data) is tuple:
+            return cls._several_from_op(data, fn, inputs)
+        out = cls(data)
+        if grad_mode.enabled:
+            for t in inputs:
+                if t.requires_grad:
+                    fn.inputs, fn.epoch, fn.seq = inputs, versions.epoch, _next_seq()
+                    out.requires_grad, out.grad_fn = True, fn
+                    break
+        return out
+
+    @classmethod
+    def _several_from_op(cls, arrays, fn, inputs):
+        """The outputs of an op with several (Split): one tensor per array, one node, the
+        tensor's `output_nr` saying which output it is (as in torch)."""
+        outs = tuple(cls(a) for a in arrays)
         if grad_mode.enabled and any(t.requires_grad for t in inputs):
-            fn.inputs, fn.epoch, fn.seq = inputs, versions.epoch, _next_seq()
-            if several:
-                fn.n_outputs = len(outs)
+            fn.inputs, fn.epoch, fn.seq, fn.n_outputs = inputs, versions.epoch, _next_seq(), len(outs)
             for k, out in enumerate(outs):
                 out.requires_grad, out.grad_fn, out.output_nr = True, fn, k
-        return tuple(outs) if several else outs[0]
+        return outs
 
     # ------------------------------------------------------------------ properties
     @property
