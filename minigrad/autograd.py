@@ -47,7 +47,9 @@ def run_backward(root, grad=None, retain_graph=False):
             for parent, g in zip(fn.inputs, input_grads):
                 if g is None or not parent.requires_grad:
                     continue
-                g = unbroadcast(np.asarray(g, dtype=parent.data.dtype), parent.data.shape, fn)
+                if not (isinstance(g, np.ndarray) and g.dtype == parent.data.dtype):  # a numpy scalar,
+                    g = np.asarray(g, dtype=parent.data.dtype)                      # another dtype
+                g = unbroadcast(g, parent.data.shape, fn)
                 if grad_mode.anomaly:
                     check_finite(g, fn, fn.inputs, "backward", tensor.scope, grad, parent)
                 if parent._g is None:  # its first gradient: schedule the tensor

@@ -177,6 +177,8 @@ class Tensor:
             if value.shape != self.shape or value.dtype != self.dtype:
                 raise RuntimeError(f"assigned grad has shape {value.shape} and dtype {value.dtype}, the tensor "
                                    f"shape {self.shape} and dtype {self.dtype}")
+        elif _function.tracer is not None:  # mg.compile: a step that clears .grad (zero_grad) does
+            _function.tracer.grad_cleared(self)  # not depend on the .grad it was called with
         self._grad = value
 
     def requires_grad_(self, requires_grad=True):
@@ -835,7 +837,7 @@ def _axis(axis, dim, ndim, op):
 from minigrad import ops as _ops  # noqa: E402
 from minigrad.ops import indexing as _indexing, linalg as _linalg  # noqa: E402
 from minigrad.ops import reductions as _reductions, shape as _shape  # noqa: E402
-from minigrad import autograd as _autograd  # noqa: E402
+from minigrad import autograd as _autograd, function as _function  # noqa: E402
 
 
 def _method(op):

@@ -318,6 +318,35 @@ def test_accumulating_gradients_without_zero_grad_match_eager():
     assert fn.traces == 2 and fn.replays == 2  # .grad None, then a .grad to add into
 
 
+def test_a_grad_cleared_after_the_first_use_still_depends_on_the_calls_grad():
+    """Only a .grad set to None before the tensor's first use frees the plan from the .grad a call
+    starts with; one cleared between two backwards keeps the first one's sum out: as eager."""
+    def run(compiled):
+        mg.manual_seed(5)
+        layer = nn.Linear(3, 2)
+
+        def step(x):
+            first = (layer(x) ** 2).sum()
+            first.backward()              # adds into whatever .grad the call starts with
+            for p in layer.parameters():
+                p.grad = None             # ... which is thrown away here
+            second = layer(x).sum()
+            second.backward()
+            return second
+
+        fn = mg.compile(step) if compiled else step
+        rng = np.random.default_rng(1)
+        for _ in range(4):
+            fn(mg.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
+        return [p.grad.data.copy() for p in layer.parameters()], fn
+
+    expected, _ = run(False)
+    got, fn = run(True)
+    for a, b in zip(expected, got, strict=True):
+        eq(b, a)
+    assert fn.replays >= 2
+
+
 # ---------------------------------------------------------------- signatures and the cache
 def test_new_signature_traces_again_and_cache_keeps_several():
     w = mg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
@@ -373,15 +402,15 @@ def test_a_replaced_parameter_array_traces_again():
     x = np.ones((2, 3), np.float32)
     for _ in range(3):
         fn(x)
-    # the first trace met the parameters after zero_grad, with .grad None, so it needs None: the
-    # second call (.grad set) traces again, knowing them from the start; then it replays
-    assert fn.traces == 2 and fn.replays == 1
+    # the step clears .grad (zero_grad) before it uses the parameters, so the plan does not
+    # depend on the .grad a call starts with: the second call (.grad set) replays already
+    assert fn.traces == 1 and fn.replays == 2
     layer.weight.data = layer.weight.data * 2  # a new array: the plan reads the old one
     got = fn(x)
-    assert fn.traces == 3
+    assert fn.traces == 2
     eq(got.data, step(x).data)
     fn(x)
-    assert fn.replays == 2
+    assert fn.replays == 3
 
 
 def test_plan_prints_one_line_per_numpy_call_and_the_counts():

@@ -288,8 +288,9 @@ def _grads(rec, leaves):
                 clears.append(t)
         elif g is p.entry_grad:  # accumulated into (or left alone): the same tensor must be there
             rule = "same"
-        else:
-            rule = "none" if p.entry_grad is None else "any"
+        else:  # a new .grad: made from None, so the call must start from None, unless the step
+            # itself set it to None before it first used the tensor (then it starts anew anyway)
+            rule = "none" if p.entry_grad is None and id(t) not in rec.cleared else "any"
             grads.append((t, rec.value_of(g.data)))
             fresh.append(g)
         checks.append((t, p.data, p.requires_grad, rule, p.entry_grad, p.entry_grad_data))

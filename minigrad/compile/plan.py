@@ -400,6 +400,9 @@ def _aligned(nbytes):
     return -(-nbytes // ALIGN) * ALIGN
 
 
+_ENDLESS = np.iinfo(np.int64).max  # the top of the arena: the gap above every placed item
+
+
 def _place(items):
     """Offsets for (-size, start, end, root id) items (largest first) such that items whose
     [start, end] meet do not share bytes; and the bytes needed."""
@@ -420,7 +423,7 @@ def _place(items):
             lo, hi = lo[order], np.maximum.accumulate(hi[order])
             # gaps: [0, lo[0]), [hi[j], lo[j+1]), [hi[-1], inf)
             gap_lo = np.concatenate(([0], hi))
-            gap_hi = np.concatenate((lo, [np.iinfo(np.int64).max]))
+            gap_hi = np.concatenate((lo, [_ENDLESS]))
             room = gap_hi - gap_lo
             fits = np.flatnonzero(room >= size)
             best = fits[np.argmin(room[fits])]  # the tightest gap (the last one is endless)

@@ -257,6 +257,7 @@ class Recorder:
         self._by_id = {}      # id(plain array seen) -> its Value (the array is kept in its Value)
         self.swapped = []     # (object, attribute, original, traced): restored at the end
         self.params = {}      # id(leaf tensor that requires grad) -> ParamRecord
+        self.cleared = set()  # ids of tensors whose .grad the step set to None before their first use
         self.inputs = []      # Values of the input buffers, in argument order
         self.ops = 0          # Function.apply calls (the eager graph's nodes)
         self.calls = 0        # numpy calls made by the eager call
@@ -413,6 +414,13 @@ class Recorder:
                 replaced.append(obj)
         self.swapped = []
         return replaced
+
+    def grad_cleared(self, tensor):
+        """Called when the step sets tensor.grad = None. Before the tensor's first use by an op,
+        that makes its .grad at the start of the call irrelevant to the call (a zero_grad at the
+        top of the step), so a replay may start from any .grad."""
+        if id(tensor) not in self.params:
+            self.cleared.add(id(tensor))
 
     def refuse_hooks(self, tensor):
         """Called by backward for a tensor whose gradient a hook or retain_grad would see."""
