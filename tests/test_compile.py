@@ -295,36 +295,39 @@ def test_char_rnn_model_training_matches_eager(options):
     assert fn.replays == 4
 
 
-def test_accumulating_gradients_without_zero_grad_match_eager():
-    def run(compiled):
-        mg.manual_seed(4)
+def _grads_after_four_calls(step_of, seed):
+    """The layer's .grad after 4 calls of step_of(layer), eagerly and compiled (with the
+    compiled function): each must equal the other bit for bit."""
+    results = []
+    for compiled in (False, True):
+        mg.manual_seed(seed)
         layer = nn.Linear(3, 2)
+        fn = mg.compile(step_of(layer)) if compiled else step_of(layer)
+        rng = np.random.default_rng(seed)
+        for _ in range(4):
+            fn(mg.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
+        results.append([p.grad.data.copy() for p in layer.parameters()])
+    for a, b in zip(*results, strict=True):
+        eq(b, a)
+    return fn
 
+
+def test_accumulating_gradients_without_zero_grad_match_eager():
+    def step_of(layer):
         def step(x):
             loss = (layer(x) ** 2).sum()
             loss.backward()
             return loss
+        return step
 
-        fn = mg.compile(step) if compiled else step
-        rng = np.random.default_rng(0)
-        for _ in range(4):
-            fn(mg.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
-        return [p.grad.data.copy() for p in layer.parameters()], fn
-
-    expected, _ = run(False)
-    got, fn = run(True)
-    for a, b in zip(expected, got, strict=True):
-        eq(b, a)
+    fn = _grads_after_four_calls(step_of, seed=4)
     assert fn.traces == 2 and fn.replays == 2  # .grad None, then a .grad to add into
 
 
 def test_a_grad_cleared_after_the_first_use_still_depends_on_the_calls_grad():
     """Only a .grad set to None before the tensor's first use frees the plan from the .grad a call
     starts with; one cleared between two backwards keeps the first one's sum out: as eager."""
-    def run(compiled):
-        mg.manual_seed(5)
-        layer = nn.Linear(3, 2)
-
+    def step_of(layer):
         def step(x):
             first = (layer(x) ** 2).sum()
             first.backward()              # adds into whatever .grad the call starts with
@@ -333,17 +336,9 @@ def test_a_grad_cleared_after_the_first_use_still_depends_on_the_calls_grad():
             second = layer(x).sum()
             second.backward()
             return second
+        return step
 
-        fn = mg.compile(step) if compiled else step
-        rng = np.random.default_rng(1)
-        for _ in range(4):
-            fn(mg.tensor(rng.standard_normal((5, 3)).astype(np.float32)))
-        return [p.grad.data.copy() for p in layer.parameters()], fn
-
-    expected, _ = run(False)
-    got, fn = run(True)
-    for a, b in zip(expected, got, strict=True):
-        eq(b, a)
+    fn = _grads_after_four_calls(step_of, seed=5)
     assert fn.replays >= 2
 
 
