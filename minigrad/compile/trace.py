@@ -186,6 +186,14 @@ def _extent(a):
     return lo, hi + a.itemsize
 
 
+def _memory_owner(a):
+    """The array at the end of a's chain of views: it owns the memory, or was made from a buffer
+    (np.frombuffer: then its .base is that buffer, not an array)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
 def _plain(obj):
     """`obj` with every Traced array in it (in lists, tuples, dicts) viewed as a plain ndarray."""
     if isinstance(obj, Traced):
@@ -280,9 +288,7 @@ class Recorder:
         lo, hi = extent or _extent(array)
         root = Root(len(self.roots), kind, array, lo, hi - lo, len(self.instrs), label)
         self.roots.append(root)
-        owner = array
-        while isinstance(owner.base, np.ndarray):  # views found later lead to the owner
-            owner = owner.base
+        owner = _memory_owner(array)  # views found later lead to the owner
         key = id(owner)
         self._owners.setdefault(key, []).append(root)
         if kind == "temp":  # held weakly: when the owner dies its id and address may come back
@@ -315,8 +321,8 @@ class Recorder:
         """The known root holding `plain`'s bytes, searched by address (for an array made from
         a buffer, whose .base is not the array that owns the memory), or None."""
         root = self._find_root(plain)
-        if root is None and plain.size:
-            lo, hi = _extent(plain)
+        if root is None and plain.size and _memory_owner(plain).base is not None:  # (not an array
+            lo, hi = _extent(plain)                                # that owns its memory: a buffer's)
             root = next((r for r in self.roots if r.nbytes and r.lo <= lo and hi <= r.lo + r.nbytes
                          and r.alive), None)
         return root
