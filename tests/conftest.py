@@ -1,11 +1,14 @@
-"""Shared test settings, and loading the example scripts the tests test (`load_example`)."""
+"""Shared test settings, and helpers several test files use: loading the example scripts they
+test (`load_example`), editing and comparing checkpoints, running `python -m minigrad.viz`."""
 import importlib.util
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")  # no display: plots are written to files
@@ -45,3 +48,64 @@ def load_script(path):
 def load_example(name):
     """examples/<name>.py as a module, e.g. load_example("char_rnn") for the char-RNN CLI's functions."""
     return load_script(ROOT / "examples" / f"{name}.py")
+
+
+# ----------------------------------------------------------------------------- checkpoints
+DELETE = object()  # set_field's value that deletes the field
+
+
+def _parent(checkpoint, field):
+    """(the dict or list holding the field "a/b/0/c", its last key) (slashes: weight names hold dots)."""
+    *parents, last = field.split("/")
+    d = checkpoint
+    for k in parents:
+        d = d[int(k)] if isinstance(d, list) else d[k]
+    return d, (int(last) if isinstance(d, list) else last)
+
+
+def set_field(field, value):
+    """A change of a loaded checkpoint: set the field "a/b/0/c" (or delete it, with DELETE)."""
+    def change(checkpoint):
+        d, last = _parent(checkpoint, field)
+        if value is DELETE:
+            del d[last]
+        else:
+            d[last] = value
+    return change
+
+
+def rename_field(field, new_name):
+    """A change of a loaded checkpoint: the field "a/b/c" renamed to "a/b/<new_name>"."""
+    def change(checkpoint):
+        d, last = _parent(checkpoint, field)
+        d[new_name] = d.pop(last)
+    return change
+
+
+def assert_same_training_state(a, b):
+    """Two loaded checkpoints hold the same weights, optimizer and schedule state, bit for bit."""
+    assert a["weights"].keys() == b["weights"].keys()
+    for name, value in a["weights"].items():
+        assert np.array_equal(b["weights"][name], value), name
+    assert a["optimizer"]["param_groups"] == b["optimizer"]["param_groups"]
+    for key, state in a["optimizer"]["state"].items():
+        for k, v in state.items():
+            assert np.array_equal(b["optimizer"]["state"][key][k], v), (key, k)
+    assert a["scheduler"] == b["scheduler"]
+
+
+# ----------------------------------------------------------------------------- the viz command line
+def viz_cli(*args, cwd=None):
+    """Run `python -m minigrad.viz` as a user would; its CompletedProcess."""
+    return subprocess.run([sys.executable, "-m", "minigrad.viz", *args], capture_output=True,
+                          text=True, timeout=60, cwd=cwd)
+
+
+def assert_one_line_error(done, *words):
+    """The command failed with exit code 2 and one line "viz: ..." holding every word, no traceback."""
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("viz: "), done.stderr
+    for word in words:
+        assert word in lines[0], lines[0]

@@ -11,7 +11,7 @@ import minigrad as mg
 from minigrad.models import CharRNN
 from minigrad.models.char_rnn import forward_backward, train_step
 
-from conftest import load_example
+from conftest import assert_same_training_state, load_example
 from test_char_rnn_cli import TINY, generated_text, run
 
 cli = load_example("char_rnn")
@@ -55,14 +55,7 @@ def assert_same_run(a, b, resumed=False):
     assert (a["hidden"] is None) == (b["hidden"] is None)
     for x, y in zip(a["hidden"] or [], b["hidden"] or [], strict=True):
         assert np.array_equal(x, y)
-    assert a["weights"].keys() == b["weights"].keys()
-    for name, value in a["weights"].items():
-        assert np.array_equal(b["weights"][name], value), name
-    assert a["optimizer"]["param_groups"] == b["optimizer"]["param_groups"]
-    for key, state in a["optimizer"]["state"].items():
-        for k, v in state.items():
-            assert np.array_equal(b["optimizer"]["state"][key][k], v), (key, k)
-    assert a["scheduler"] == b["scheduler"]
+    assert_same_training_state(a, b)
     assert repr(a["rng"]) == repr(b["rng"])
 
 

@@ -7,13 +7,12 @@ and one through the command line itself."""
 import os
 import signal
 
-import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad.models import char_rnn_checkpoint as checkpoints
 
-from conftest import load_example
+from conftest import DELETE, assert_same_training_state, load_example, rename_field, set_field
 from test_char_rnn_cli import TINY, generated_text, run
 
 cli = load_example("char_rnn")
@@ -50,13 +49,7 @@ def assert_same_run(a, b):
     a, b = mg.load(a), mg.load(b)
     assert a["run"]["step"] == b["run"]["step"]
     assert a["run"]["losses"] == b["run"]["losses"]
-    for name, value in a["weights"].items():
-        assert np.array_equal(b["weights"][name], value), name
-    assert a["optimizer"]["param_groups"] == b["optimizer"]["param_groups"]
-    for key, state in a["optimizer"]["state"].items():
-        for k, v in state.items():
-            assert np.array_equal(b["optimizer"]["state"][key][k], v), (key, k)
-    assert a["scheduler"] == b["scheduler"]
+    assert_same_training_state(a, b)
 
 
 # ----------------------------------------------------------------------------- exact resume
@@ -221,59 +214,34 @@ def scheduled(words, tmp_path_factory):
     return paths
 
 
-def _edit(field, value):
-    """A change setting (or, with _DELETE, deleting) the field "a/b/0/c"."""
-    def change(checkpoint):
-        *parents, last = field.split("/")
-        d = checkpoint
-        for k in parents:
-            d = d[int(k)] if isinstance(d, list) else d[k]
-        if value is _DELETE:
-            del d[last]
-        else:
-            d[int(last) if isinstance(d, list) else last] = value
-    return change
-
-
-def _rename(field, new_name):
-    def change(checkpoint):
-        *parents, last = field.split("/")
-        d = checkpoint
-        for k in parents:
-            d = d[int(k)] if isinstance(d, list) else d[k]
-        d[new_name] = d.pop(last)
-    return change
-
-
-_DELETE = object()
 RMSPROP, SGD, ADAM = ("rmsprop", "cosine"), ("sgd", "step:3:0.5"), ("adam", "plateau")
 MALFORMED = {  # id: (the checkpoint, the change, what the error says)
-    "unknown optimizer": (RMSPROP, _edit("config/optimizer", "lbfgs"), "'config.optimizer' is 'lbfgs'"),
-    "unknown schedule": (RMSPROP, _edit("config/lr_schedule", "cosine:9"), "'config.lr_schedule'"),
-    "schedule not written the one way": (SGD, _edit("config/lr_schedule", "step:3:.5"), "'config.lr_schedule'"),
-    "another optimizer's group": (RMSPROP, _edit("config/optimizer", "adam"),
+    "unknown optimizer": (RMSPROP, set_field("config/optimizer", "lbfgs"), "'config.optimizer' is 'lbfgs'"),
+    "unknown schedule": (RMSPROP, set_field("config/lr_schedule", "cosine:9"), "'config.lr_schedule'"),
+    "schedule not written the one way": (SGD, set_field("config/lr_schedule", "step:3:.5"), "'config.lr_schedule'"),
+    "another optimizer's group": (RMSPROP, set_field("config/optimizer", "adam"),
                                   "'optimizer.param_groups[0].momentum' is not a setting of Adam"),
-    "a changed hyper-parameter": (RMSPROP, _edit("optimizer/param_groups/0/alpha", 0.5),
+    "a changed hyper-parameter": (RMSPROP, set_field("optimizer/param_groups/0/alpha", 0.5),
                                   "'optimizer.param_groups[0].alpha' is 0.5, but RMSprop"),
-    "another optimizer's state": (ADAM, _rename("optimizer/state/0/exp_avg", "square_avg"),
+    "another optimizer's state": (ADAM, rename_field("optimizer/state/0/exp_avg", "square_avg"),
                                   "'optimizer.state.0.exp_avg' is missing"),
-    "state for plain SGD": (SGD, _edit("optimizer/state/0", {"momentum_buffer": 0.0}),
+    "state for plain SGD": (SGD, set_field("optimizer/state/0", {"momentum_buffer": 0.0}),
                             "'optimizer.state.0.momentum_buffer' is not a field of it"),
-    "no initial_lr": (SGD, _edit("optimizer/param_groups/0/initial_lr", _DELETE),
+    "no initial_lr": (SGD, set_field("optimizer/param_groups/0/initial_lr", DELETE),
                       "'optimizer.param_groups[0].initial_lr' is missing"),
-    "no scheduler": (RMSPROP, _edit("scheduler", None), "'scheduler' is None, expected a dict"),
-    "a scheduler without a schedule": (ADAM, _edit("config/lr_schedule", "none"),
+    "no scheduler": (RMSPROP, set_field("scheduler", None), "'scheduler' is None, expected a dict"),
+    "a scheduler without a schedule": (ADAM, set_field("config/lr_schedule", "none"),
                                        "'scheduler' is {'default_min_lr'"),
-    "another schedule's state": (SGD, _edit("config/lr_schedule", "exp:0.5"),
+    "another schedule's state": (SGD, set_field("config/lr_schedule", "exp:0.5"),
                                  "'scheduler.step_size' is not a field of it"),
-    "scheduler field missing": (RMSPROP, _edit("scheduler/T_max", _DELETE), "'scheduler.T_max' is missing"),
-    "a changed gamma": (SGD, _edit("scheduler/gamma", 0.9), "'scheduler.gamma' is 0.9, but --lr-schedule "
+    "scheduler field missing": (RMSPROP, set_field("scheduler/T_max", DELETE), "'scheduler.T_max' is missing"),
+    "a changed gamma": (SGD, set_field("scheduler/gamma", 0.9), "'scheduler.gamma' is 0.9, but --lr-schedule "
                                                             "step:3:0.5 has 0.5"),
-    "bad T_max": (RMSPROP, _edit("scheduler/T_max", 0), "'scheduler.T_max' is 0, expected an integer >= 1"),
-    "epoch not the step": (RMSPROP, _edit("scheduler/last_epoch", 3), "'scheduler.last_epoch' is 3, but"),
-    "lr not the schedule's": (ADAM, _edit("optimizer/param_groups/0/lr", 0.5), "'scheduler._last_lr'"),
-    "plateau's best": (ADAM, _edit("scheduler/best", "low"), "'scheduler.best' is 'low', expected a number"),
-    "plateau's patience": (ADAM, _edit("scheduler/patience", 5), "'scheduler.patience' is 5"),
+    "bad T_max": (RMSPROP, set_field("scheduler/T_max", 0), "'scheduler.T_max' is 0, expected an integer >= 1"),
+    "epoch not the step": (RMSPROP, set_field("scheduler/last_epoch", 3), "'scheduler.last_epoch' is 3, but"),
+    "lr not the schedule's": (ADAM, set_field("optimizer/param_groups/0/lr", 0.5), "'scheduler._last_lr'"),
+    "plateau's best": (ADAM, set_field("scheduler/best", "low"), "'scheduler.best' is 'low', expected a number"),
+    "plateau's patience": (ADAM, set_field("scheduler/patience", 5), "'scheduler.patience' is 5"),
 }
 
 

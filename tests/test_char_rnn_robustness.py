@@ -16,7 +16,7 @@ from minigrad.models.char_rnn import pick_next, train_step
 from minigrad.models.text import Vocab, read_text
 from minigrad.viz.char_rnn_pictures import flow_layout
 
-from conftest import load_example
+from conftest import DELETE, load_example, set_field
 from test_char_rnn_cli import ROOT, SCRIPT, TINY, generated_text, run
 
 cli = load_example("char_rnn")
@@ -288,45 +288,28 @@ def test_an_edited_hidden_size_fails_before_allocating(tiny, tmp_path, command):
 
 
 # ----------------------------------------------------------------------------- 11. malformed checkpoints
-def _set(field, value):
-    """A change setting (or deleting) the field "a/b/0/c" (slashes: weight names hold dots)."""
-    def change(checkpoint):
-        *parents, last = field.split("/")
-        d = checkpoint
-        for k in parents:
-            d = d[int(k)] if isinstance(d, list) else d[k]
-        if value is _DELETE:
-            del d[last]
-        elif isinstance(d, list):
-            d[int(last)] = value
-        else:
-            d[last] = value
-    return change
-
-
-_DELETE = object()
 MALFORMED = {  # id: (the change, the field the error names)
-    "no model": (_set("model", _DELETE), "'model' is missing"),
-    "unknown model argument": (_set("model/colour", "red"), "'model.colour'"),
-    "cell": (_set("model/cell", "lstn"), "'model.cell'"),
-    "bool hidden_size": (_set("model/hidden_size", True), "'model.hidden_size'"),
-    "version": (_set("version", 7), "'version'"),
-    "vocab type": (_set("vocab", [1, 2]), "'vocab'"),
-    "vocab length": (_set("vocab", "abc"), "'vocab' has 3 characters"),
-    "missing weight": (_set("weights/head.bias", _DELETE), "'weights.head.bias' is missing"),
-    "weight shape": (_set("weights/head.bias", np.zeros(3, np.float32)), "'weights.head.bias' has shape (3,)"),
+    "no model": (set_field("model", DELETE), "'model' is missing"),
+    "unknown model argument": (set_field("model/colour", "red"), "'model.colour'"),
+    "cell": (set_field("model/cell", "lstn"), "'model.cell'"),
+    "bool hidden_size": (set_field("model/hidden_size", True), "'model.hidden_size'"),
+    "version": (set_field("version", 7), "'version'"),
+    "vocab type": (set_field("vocab", [1, 2]), "'vocab'"),
+    "vocab length": (set_field("vocab", "abc"), "'vocab' has 3 characters"),
+    "missing weight": (set_field("weights/head.bias", DELETE), "'weights.head.bias' is missing"),
+    "weight shape": (set_field("weights/head.bias", np.zeros(3, np.float32)), "'weights.head.bias' has shape (3,)"),
     "nan weight": (lambda c: c["weights"]["head.bias"].fill(np.nan), "'weights.head.bias' holds NaN"),
-    "config lr": (_set("config/lr", float("nan")), "'config.lr'"),
-    "config vs model": (_set("config/hidden_size", 64), "'config.hidden_size' is 64"),
-    "missing config field": (_set("config/seed", _DELETE), "'config.seed' is missing"),
-    "no param_groups": (_set("optimizer/param_groups", _DELETE), "'optimizer.param_groups' is missing"),
-    "param_groups lr": (_set("optimizer/param_groups/0/lr", "fast"), "'optimizer.param_groups[0].lr'"),
-    "moment shape": (_set("optimizer/state/0/exp_avg", np.zeros(2, np.float32)), "'optimizer.state.0.exp_avg'"),
-    "run step": (_set("run/step", "ten"), "'run.step'"),
-    "run val": (_set("run/val", [[1]]), "'run.val'"),
-    "digest": (_set("run/text_sha256", 5), "'run.text_sha256'"),
-    "hidden shape": (_set("hidden", [np.zeros((1, 2, 3), np.float32)] * 2), "'hidden[0]'"),
-    "rng": (_set("rng", {"bit_generator": "PCG64", "state": "x"}), "'rng' is not a random generator state"),
+    "config lr": (set_field("config/lr", float("nan")), "'config.lr'"),
+    "config vs model": (set_field("config/hidden_size", 64), "'config.hidden_size' is 64"),
+    "missing config field": (set_field("config/seed", DELETE), "'config.seed' is missing"),
+    "no param_groups": (set_field("optimizer/param_groups", DELETE), "'optimizer.param_groups' is missing"),
+    "param_groups lr": (set_field("optimizer/param_groups/0/lr", "fast"), "'optimizer.param_groups[0].lr'"),
+    "moment shape": (set_field("optimizer/state/0/exp_avg", np.zeros(2, np.float32)), "'optimizer.state.0.exp_avg'"),
+    "run step": (set_field("run/step", "ten"), "'run.step'"),
+    "run val": (set_field("run/val", [[1]]), "'run.val'"),
+    "digest": (set_field("run/text_sha256", 5), "'run.text_sha256'"),
+    "hidden shape": (set_field("hidden", [np.zeros((1, 2, 3), np.float32)] * 2), "'hidden[0]'"),
+    "rng": (set_field("rng", {"bit_generator": "PCG64", "state": "x"}), "'rng' is not a random generator state"),
 }
 
 
@@ -374,5 +357,5 @@ def test_every_kind_of_checkpoint_passes_validation(tmp_path, cell, embedding_di
 
 
 def test_a_run_window_beyond_the_text_is_a_clear_error(tiny, tmp_path):
-    path = edited(tiny, tmp_path, _set("run/window", 10**9))
+    path = edited(tiny, tmp_path, set_field("run/window", 10**9))
     one_line_error(run("train", "--resume", path, "--steps", 30, check=False), str(path), "'run.window'")

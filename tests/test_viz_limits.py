@@ -1,7 +1,6 @@
 """How long rendering may take: dot is stopped at a time limit, and the command line refuses
 pictures too large for dot before it starts."""
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -11,22 +10,7 @@ import minigrad as mg
 from minigrad import viz
 from minigrad.viz.demo import make_model, run
 
-from conftest import needs_dot
-
-
-def viz_cli(*args, cwd=None):
-    """Run `python -m minigrad.viz` as a user would; its CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "minigrad.viz", *args], capture_output=True,
-                          text=True, timeout=60, cwd=cwd)
-
-
-def assert_one_line_error(done, *words):
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("viz: "), done.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
+from conftest import assert_one_line_error, needs_dot, viz_cli
 
 
 @pytest.fixture(scope="module")

@@ -3,15 +3,13 @@ directory or a folder that cannot be written is refused with an error naming the
 import importlib
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
 import minigrad as mg
 from minigrad import viz
 
-from conftest import needs_dot
+from conftest import assert_one_line_error, needs_dot, viz_cli
 
 render_module = importlib.import_module("minigrad.viz.render")   # viz.render is the function
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -31,20 +29,6 @@ def read_only(tmp_path):
     folder.chmod(0o555)
     yield folder
     folder.chmod(0o755)
-
-
-def viz_cli(*args):
-    return subprocess.run([sys.executable, "-m", "minigrad.viz", *args], capture_output=True,
-                          text=True, timeout=60)
-
-
-def assert_one_line_error(done, *words):
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("viz: "), done.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 def test_render_creates_missing_folders(tiny, tmp_path):

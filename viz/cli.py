@@ -181,24 +181,21 @@ def _parser():
     return parser
 
 
-def _positive(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
-    return value
+def _number(check, what):
+    """An argparse type: a float that passes `check` (NaN never does), else an error saying `what`."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not check(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+    return parse
 
 
-def _seconds(text):
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = float("nan")
-    if not seconds >= 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, got {text!r}")
-    return seconds
+_positive = _number(lambda v: v > 0, "a number > 0")
+_seconds = _number(lambda v: v >= 0, "a number of seconds >= 0")
 
 
 def _model_options(p, steps, hidden, input_size, batch):

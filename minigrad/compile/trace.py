@@ -78,6 +78,12 @@ def active():
 
 
 # ------------------------------------------------------------------ what the recorder keeps
+# `array` of a Root or Value: the array in `_array`, or what its weak reference points to (a temp:
+# None once eager has let it go)
+_held_array = property(lambda self: self._array() if type(self._array) is weakref.ref else self._array,
+                       lambda self, a: setattr(self, "_array", a))
+
+
 class Root:
     """A piece of memory used by the traced call (see the module docstring for the kinds).
 
@@ -102,14 +108,7 @@ class Root:
         self.written, self.empty, self.snapshot = False, False, None
         self.shape, self.strides = array.shape, array.strides
 
-    @property
-    def array(self):
-        a = self._array
-        return a() if type(a) is weakref.ref else a
-
-    @array.setter
-    def array(self, a):
-        self._array = a
+    array = _held_array
 
     @property
     def alive(self):
@@ -132,14 +131,7 @@ class Value:
         # whether the value is its root's whole array (not a view into it)
         self.is_whole = offset == 0 and array.strides == root.strides and array.shape == root.shape
 
-    @property
-    def array(self):
-        a = self._array
-        return a() if type(a) is weakref.ref else a
-
-    @array.setter
-    def array(self, a):
-        self._array = a
+    array = _held_array
 
 
 class Ref:
