@@ -166,6 +166,8 @@ class Tensor:
     @property
     def grad(self):
         """dL/dself as a Tensor (sharing backward's array), or None."""
+        if _function.tracer is not None:  # mg.compile: the step may depend on this .grad
+            _function.tracer.grad_read(self)
         return self._grad
 
     @grad.setter

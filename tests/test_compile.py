@@ -324,9 +324,42 @@ def test_accumulating_gradients_without_zero_grad_match_eager():
     assert fn.traces == 2 and fn.replays == 2  # .grad None, then a .grad to add into
 
 
+def test_zero_grad_between_forward_and_backward_traces_once():
+    """The forward uses the weights but not their .grad: a zero_grad after it still frees the
+    plan from the .grad a call starts with (the harness's order: loss, zero_grad, backward)."""
+    def step_of(layer):
+        opt = optim.SGD(layer.parameters(), lr=0.1)
+
+        def step(x):
+            loss = (layer(x) ** 2).sum()
+            opt.zero_grad()
+            loss.backward()
+            return loss
+        return step
+
+    fn = _grads_after_four_calls(step_of, seed=6)
+    assert fn.traces == 1 and fn.replays == 3
+
+
+def test_a_grad_read_before_zero_grad_keeps_the_plan_tied_to_it():
+    """A step that looks at .grad (None or not) before clearing it depends on it: the second call,
+    which starts with a .grad, is traced again and runs the other branch, as eager does."""
+    def step_of(layer):
+        def step(x):
+            scale = 1.0 if layer.weight.grad is None else 3.0
+            layer.zero_grad()
+            loss = (layer(x) * scale).sum()
+            loss.backward()
+            return loss
+        return step
+
+    fn = _grads_after_four_calls(step_of, seed=7)
+    assert fn.traces == 2 and fn.replays == 2
+
+
 def test_a_grad_cleared_after_the_first_use_still_depends_on_the_calls_grad():
-    """Only a .grad set to None before the tensor's first use frees the plan from the .grad a call
-    starts with; one cleared between two backwards keeps the first one's sum out: as eager."""
+    """Only a .grad set to None before any backward (and unread) frees the plan from the .grad a
+    call starts with; one cleared between two backwards keeps the first one's sum out: as eager."""
     def step_of(layer):
         def step(x):
             first = (layer(x) ** 2).sum()

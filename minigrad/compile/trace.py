@@ -257,7 +257,9 @@ class Recorder:
         self._by_id = {}      # id(plain array seen) -> its Value (the array is kept in its Value)
         self.swapped = []     # (object, attribute, original, traced): restored at the end
         self.params = {}      # id(leaf tensor that requires grad) -> ParamRecord
-        self.cleared = set()  # ids of tensors whose .grad the step set to None before their first use
+        self.cleared = set()  # ids of tensors whose .grad the step set to None before it was used
+        self.grads_read = set()  # ids of tensors whose .grad the step read (t.grad)
+        self.backward_ran = False
         self.inputs = []      # Values of the input buffers, in argument order
         self.ops = 0          # Function.apply calls (the eager graph's nodes)
         self.calls = 0        # numpy calls made by the eager call
@@ -414,11 +416,16 @@ class Recorder:
         return replaced
 
     def grad_cleared(self, tensor):
-        """Called when the step sets tensor.grad = None. Before the tensor's first use by an op,
-        that makes its .grad at the start of the call irrelevant to the call (a zero_grad at the
-        top of the step), so a replay may start from any .grad."""
-        if id(tensor) not in self.params:
+        """Called when the step sets tensor.grad = None. Before any backward and before the step
+        read tensor.grad, that makes its .grad at the start of the call irrelevant to the call
+        (a zero_grad at the top of the step, or between forward and backward), so a replay may
+        start from any .grad."""
+        if not self.backward_ran and id(tensor) not in self.grads_read:
             self.cleared.add(id(tensor))
+
+    def grad_read(self, tensor):
+        """Called when the step reads tensor.grad (it may depend on it being None or not)."""
+        self.grads_read.add(id(tensor))
 
     def refuse_hooks(self, tensor):
         """Called by backward for a tensor whose gradient a hook or retain_grad would see."""
@@ -429,6 +436,7 @@ class Recorder:
 
     def check_backward(self, root):
         """Called at the start of backward: refuse what the replay cannot do."""
+        self.backward_ran = True
         if grad_mode.keep_grads:
             raise CompileError(_REFUSED["retain_grads"])
         if grad_mode.anomaly:

@@ -54,11 +54,10 @@ class Optimizer:
         """Clear gradients (to None by default, as PyTorch 2)."""
         for group in self.param_groups:
             for p in group["params"]:
-                g = grad_array(p)
-                if set_to_none or g is None:
+                if set_to_none:
                     p.grad = None
-                else:
-                    g[...] = 0
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
 
     def step(self):
         raise NotImplementedError
