@@ -65,6 +65,7 @@ class Plan:
             if instr.fn is np.matmul and instr.args and type(instr.args[0]) is Ref \
                     and instr.args[0].value.root.id in self._one_hot:
                 instr.reads.append(self._one_hot[instr.args[0].value.root.id])
+        program = self.program = _contiguous_operands(program, rec)
         self.random = any(i.kind == "random" for i in program)
         self.guards = sum(i.kind == "guard" for i in program)
         # where the buffers go is worked out, the buffers made and the calls bound to them at
@@ -233,8 +234,17 @@ class Plan:
         rows = idx.reshape(-1)
         if not np.shares_memory(rows, idx):  # (a view: it sees each call's indices)
             return None
-        # (mode "raise": a negative index counts from the end, as np.put_along_axis placed it)
-        return functools.partial(np.take, b, rows, 0, out, "raise")
+        # mode "wrap": a negative index counts from the end, as np.put_along_axis placed it (which
+        # ran before and raised for one out of range); "raise" would copy `out` at every call
+        if b.flags.c_contiguous:
+            return functools.partial(np.take, b, rows, 0, out, "wrap")
+        ordered = np.empty(b.shape, b.dtype)  # b (W.T, say) C-ordered first: each row is then one
+                                              # block of memory, about 5x faster to gather
+
+        def gather():
+            np.copyto(ordered, b)
+            np.take(ordered, rows, 0, out, "wrap")
+        return gather
 
     # ---------------------------------------------------------------- printing
     def __str__(self):
@@ -337,6 +347,62 @@ def _one_hot_roots(program):
                     and result.shape == source.shape and not writers[result.root.id]:
                 found[result.root.id] = found[source.root.id]
     return found
+
+
+# ------------------------------------------------------------------ 2b. product operands
+MIN_USES = 4  # products sharing one transposed operand that make its copy worth it
+
+
+def _contiguous_operands(program, rec):
+    """The program with one C-ordered copy of each transposed right operand of np.matmul (W.T
+    of an (out, in) weight, in x @ W.T) that several products use and the step never writes:
+    the copy, made where the first product was, feeds them all. BLAS reads a C-ordered
+    operand faster (the LSTM's h @ W_hh.T per step: about 30% less time), and gives the same
+    numbers when it packs either layout into the same panels for the same kernel; for some
+    shapes it picks other kernels (OpenBLAS's small-matrix ones: an (8, 64) @ (64, 64) product
+    rounds differently). So it is tried here once, on the operand itself and a left operand of
+    the traced shape, and a product whose bits differ keeps its operand as it was."""
+    written = {v.root.id for instr in program for v in instr.writes}
+    uses = collections.defaultdict(list)
+    for pos, instr in enumerate(program):
+        if instr.fn is np.matmul and instr.kind == "out" and len(instr.args) == 2 and not instr.kwargs \
+                and type(instr.args[1]) is Ref:
+            v = instr.args[1].value
+            if len(v.shape) == 2 and v.root.kind == "external" and v.root.id not in written \
+                    and v.array is not None and v.array.flags.f_contiguous and not v.array.flags.c_contiguous:
+                a = instr.args[0].value.shape if type(instr.args[0]) is Ref else None
+                uses[(v.root.id, v.offset, v.shape, v.strides, v.dtype, a)].append(pos)  # (a new view each use)
+    copies = {}
+    for positions in uses.values():
+        if len(positions) < MIN_USES:
+            continue
+        operand = program[positions[0]].args[1].value
+        if not _same_product(operand.array, program[positions[0]].args[0].value):
+            continue
+        copy = rec.fresh(np.empty(operand.shape, operand.dtype), label="C-ordered copy")
+        copies[positions[0]] = Instr("call", np.copyto, (Ref(copy), Ref(operand)), {}, [], [operand], [copy],
+                                     "np.copyto", program[positions[0]].errstate)
+        for pos in positions:
+            instr = program[pos]
+            view = instr.args[1].value
+            instr.args = (instr.args[0], Ref(copy))
+            instr.reads = [copy if r is view else r for r in instr.reads]
+    if not copies:
+        return program
+    out = []
+    for pos, instr in enumerate(program):
+        if pos in copies:
+            out.append(copies[pos])
+        out.append(instr)
+    return out
+
+
+def _same_product(b, a_value):
+    """Whether BLAS gives a @ b and a @ (C-ordered copy of b) the same bits, on this b and a
+    left operand of the traced shape and type."""
+    a = np.random.default_rng(0).standard_normal(a_value.shape).astype(a_value.dtype)
+    with np.errstate(all="ignore"):
+        return np.array_equal(a @ b, a @ np.ascontiguousarray(b), equal_nan=True)
 
 
 # ------------------------------------------------------------------ 3. buffers
