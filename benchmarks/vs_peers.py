@@ -12,7 +12,9 @@ Python that has torch (the harness's PyTorch peers need it) and this project imp
 Implementations: the harness's `torch_fused`, `torch_cells`, `numpy_manual` and `minigrad`
 (the composed `models.LSTM`), and `minigrad_compiled`: the same harness code with its
 training step's forward, loss, zero_grad, backward and clip in one `mg.compile`d function
-(Adam steps eagerly after it). Every run's JSON line is also appended to
+(Adam steps eagerly after it); and `minigrad_compiled_inexact`, the same with
+`mg.compile(exact=False)` (a recurrent weight's gradient summed as one product: its losses
+agree with the others' up to rounding, not to the last digit). Every run's JSON line is also appended to
 --log; a config whose runs disagree on loss_first/loss_last is flagged, since the same
 weights and batches must give the same losses.
 """
@@ -25,13 +27,14 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_compiled"]
+IMPLS = ["torch_fused", "torch_cells", "numpy_manual", "minigrad", "minigrad_compiled", "minigrad_compiled_inexact"]
+INEXACT = "minigrad_compiled_inexact"  # mg.compile(exact=False): its losses agree to rounding only
 STEPS = {"small": ["--steps", "40", "--warmup", "5"], "medium": ["--steps", "10", "--warmup", "2"]}
 
 # `python -c` program for the minigrad implementations. The harness imports `models` as a
 # top-level package; the project installs it as `minigrad.models`, so the launcher hands the
 # harness that package, then runs the harness as usual. For
-# minigrad_compiled it also gives the harness's Impl a train_step that runs the harness's own
+# minigrad_compiled(_inexact) it also gives the harness's Impl a train_step that runs the harness's own
 # forward to clip (Impl._loss, zero_grad, backward, clip_grad_norm_) as one mg.compile'd
 # function, then Adam eagerly, as the harness's train_step does (the harness is not changed).
 LAUNCHER = """
@@ -39,7 +42,7 @@ import os, runpy, sys
 from minigrad import models
 
 sys.modules["models"] = models
-if {compiled!r}:
+if {compiled!r} is not None:
     sys.path.insert(0, os.path.dirname({run_py!r}))
     import common, minigrad_impl
     import minigrad as mg
@@ -53,7 +56,7 @@ if {compiled!r}:
 
     def train_step(self, x, y):
         if not hasattr(self, "compiled_step"):
-            self.compiled_step = mg.compile(_forward_to_clip)
+            self.compiled_step = mg.compile(_forward_to_clip, exact={compiled!r})
         loss, self.state = self.compiled_step(self, x, y, self.state)
         self.opt.step()
         return float(loss.data)
@@ -70,7 +73,8 @@ def run_once(harness, impl, config, extra):
     args = ["--impl", "minigrad" if impl.startswith("minigrad") else impl, "--minigrad-root", ROOT,
             "--config", config, *extra]
     if impl.startswith("minigrad"):
-        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, compiled=impl == "minigrad_compiled")
+        compiled = {"minigrad_compiled": True, INEXACT: False}.get(impl)  # exact=, or None: eager
+        launcher = LAUNCHER.format(root=ROOT, run_py=run_py, compiled=compiled)
         command = [sys.executable, "-c", launcher, *args]
     else:
         command = [sys.executable, run_py, *args]
@@ -109,7 +113,7 @@ def summary(results, configs, budget):
         lines.append(f"| {impl} | " + " | ".join(cells) + f" | {rss_cell} |")
     if not budget:
         lines.append("")
-        for mine in ("minigrad", "minigrad_compiled"):
+        for mine in ("minigrad", "minigrad_compiled", INEXACT):
             for config in configs:
                 ratios = [f"{medians[config, mine] / medians[config, other]:.2f}x {other}"
                           for other in ("numpy_manual", "torch_cells", "torch_fused")
@@ -118,11 +122,15 @@ def summary(results, configs, budget):
                     lines.append(f"{mine} on {config}: " + ", ".join(ratios))
     checked = ("loss_first",) if budget else ("loss_first", "loss_last")  # a budget's runs differ in length
     for config in configs:
-        losses = {tuple(r[k] for k in checked) for i in impls for r in results.get((config, i), [])}
+        losses = {tuple(r[k] for k in checked) for i in impls if i != INEXACT for r in results.get((config, i), [])}
         if len(losses) > 1:
             lines.append(f"WARNING: {config} runs disagree on {', '.join(checked)}: {sorted(losses)}")
         elif losses:
             lines.append(f"{config}: every run gave {', '.join(checked)} = {losses.pop()}")
+        inexact = sorted({tuple(r[k] for k in checked) for r in results.get((config, INEXACT), [])})
+        if inexact:
+            lines.append(f"{config}: {INEXACT} gave {', '.join(checked)} = {', '.join(map(str, inexact))} "
+                         f"(sums in another order: equal to the others up to rounding)")
     return "\n".join(lines)
 
 
@@ -152,7 +160,7 @@ def main():
                     results[config, impl].append(result)
                     shown = f"val {result['val_loss']:.3f}" if args.time_budget else \
                         f"{result['chars_per_s']:,.0f} chars/s"
-                    print(f"round {round_number} {config:6s} {impl:15s} {shown}", flush=True)
+                    print(f"round {round_number} {config:6s} {impl:25s} {shown}", flush=True)
     print()
     print(summary(results, args.configs, args.time_budget is not None))
 

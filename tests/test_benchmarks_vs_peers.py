@@ -1,7 +1,10 @@
 """benchmarks/vs_peers.py without the harness: its summary, and the launcher of the minigrad runs."""
+import ast
 import os
 import subprocess
 import sys
+
+import numpy as np
 
 from conftest import ROOT, load_script
 
@@ -40,7 +43,7 @@ def test_launcher_runs_the_harness_with_the_installed_models_package(tmp_path):
                       "import models\nassert models.LSTMCell is minigrad.models.LSTMCell\n"
                       "assert LSTM is minigrad.models.LSTM\n"
                       "print(type(LSTM(3, 4)).__name__, sys.argv[1:])\n")
-    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), compiled=False)
+    program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), compiled=None)
     done = subprocess.run([sys.executable, "-c", program, "--impl", "minigrad"], capture_output=True, text=True,
                           cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -81,13 +84,15 @@ def test_compiled_launcher_runs_the_harness_step_compiled_with_the_same_losses(t
         "print(repr([impl.train_step(w[:, :-1], w[:, 1:]) for w in ids]))\n"
         "print(getattr(impl, 'compiled_step', None) is not None and impl.compiled_step.replays)\n")
     outputs = []
-    for compiled in (False, True):
+    for compiled in (None, True, False):  # eager, mg.compile(exact=True), mg.compile(exact=False)
         program = vs_peers.LAUNCHER.format(root=vs_peers.ROOT, run_py=str(run_py), compiled=compiled)
         done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         outputs.append(done.stdout.split("\n"))
     assert outputs[1][0] == outputs[0][0]  # the same six losses, to the last digit
-    assert outputs[0][1] == "False" and outputs[1][1] == "4"  # traced twice (state None, then given)
+    inexact, eager = (ast.literal_eval(out[0]) for out in (outputs[2], outputs[0]))
+    np.testing.assert_allclose(inexact, eager, rtol=1e-5)  # to rounding
+    assert outputs[0][1] == "False" and outputs[1][1] == outputs[2][1] == "4"  # traced twice (state None, then given)
 
 
 def test_missing_harness_is_a_clear_error(tmp_path):

@@ -29,6 +29,7 @@ import sys
 import numpy as np
 
 from minigrad import creation
+from minigrad.compile.sums import summed_products
 from minigrad.compile.trace import GuardFailed, Instr, Ref, _same
 from minigrad.tensor import Tensor
 
@@ -51,13 +52,18 @@ class Plan:
         input_tensor: per input, whether it came in as a Tensor (else a numpy array).
         title: what `str(plan)` starts with.
         reuse: share buffers between values whose lifetimes do not overlap.
+        exact: False lets the planner sum a weight's per-step gradients as one product (sums.py):
+            faster, and equal to eager's numbers only up to float rounding.
     """
 
-    def __init__(self, rec, outputs, grads, clears, checks, input_tensor, title, reuse=True, pool=None):
+    def __init__(self, rec, outputs, grads, clears, checks, input_tensor, title, reuse=True, pool=None,
+                 exact=True):
         self.title = title
         self.checks, self.clears = checks, clears
         protected = {v.root.id for _, v in grads} | {v.root.id for v in _output_values(outputs)}
         program = _refilled(_live(rec.instrs, protected), rec)
+        if not exact:  # rules that add in another order than eager (sums.py)
+            program = summed_products(program, rec)
         self.program = program
         self._names = _names(rec, checks)
         self._one_hot = _one_hot_roots(program)
@@ -756,4 +762,4 @@ def _describe(instr, name):
     if kind == "call":
         written = ", ".join(_typed(v, name) for v in instr.writes)
         return f"{call}    -> {written}" if written else call
-    return f"{dst} = {call}" + ("   (copied)" if kind == "copy" else "")
+    return f"{dst} = {call}" + ("   (copied)" if kind == "copy" else "") + (f"   ({instr.note})" if instr.note else "")

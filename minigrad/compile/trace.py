@@ -133,6 +133,16 @@ class Value:
 
     array = _held_array
 
+    @classmethod
+    def view(cls, recorder, root, offset, shape, strides, dtype):
+        """A Value for a view of `root` no traced call made (a planner rule's operand)."""
+        v = cls.__new__(cls)
+        v.id, v.root, v.offset, v.recorder = len(recorder.values), root, offset, None
+        v.shape, v.dtype, v.strides, v._array = tuple(shape), np.dtype(dtype), tuple(strides), None
+        v.is_whole = offset == 0 and v.strides == root.strides and v.shape == root.shape
+        recorder.values.append(v)
+        return v
+
 
 class Ref:
     """A recorded value inside the arguments of a recorded call."""
@@ -153,13 +163,14 @@ class Instr:
     """
 
     __slots__ = ("kind", "fn", "args", "kwargs", "fresh", "reads", "writes", "label", "errstate",
-                 "where", "convert", "expected", "out_tuple", "drop_kwargs", "random_out")
+                 "where", "convert", "expected", "out_tuple", "drop_kwargs", "random_out", "note")
 
     def __init__(self, kind, fn, args, kwargs, fresh, reads, writes, label, errstate=None):
         self.kind, self.fn, self.args, self.kwargs = kind, fn, args, kwargs
         self.fresh, self.reads, self.writes, self.label, self.errstate = fresh, reads, writes, label, errstate
         self.where = self.convert = self.expected = None
         self.out_tuple, self.drop_kwargs, self.random_out = False, (), False
+        self.note = None  # what a planner rule made of it, for the printed program
 
 
 def _extent(a):
@@ -192,7 +203,7 @@ def _plain(obj):
         return np.ndarray.view(obj, np.ndarray)
     t = type(obj)
     if t is tuple or t is list:
-        return t(_plain(o) for o in obj)
+        return t([_plain(o) for o in obj])
     if t is dict:
         return {k: _plain(o) for k, o in obj.items()}
     return obj
@@ -321,8 +332,9 @@ class Recorder:
                          and r.alive), None)
         return root
 
-    def _value(self, root, plain):
-        offset = plain.__array_interface__["data"][0] - root.lo if plain.size else 0  # (of element 0)
+    def _value(self, root, plain, offset=None):
+        if offset is None:  # (of element 0)
+            offset = plain.__array_interface__["data"][0] - root.lo if plain.size else 0
         v = Value(len(self.values), root, offset, plain, self)
         self.values.append(v)
         return v
@@ -359,7 +371,7 @@ class Recorder:
     def fresh(self, plain, kind="temp", label=None, extent=None):
         """A new root for an array made by the call (a result, an input buffer, a constant)."""
         root = self._new_root(plain, kind, label, extent)
-        v = self._value(root, plain)
+        v = self._value(root, plain, 0 if plain.flags.c_contiguous else None)  # (its own first byte)
         self._by_id[id(plain)] = v
         return v
 
@@ -452,7 +464,7 @@ class Recorder:
             return Ref(v)
         t = type(obj)
         if t is tuple or t is list:
-            return t(self._template(o, reads) for o in obj)
+            return t([self._template(o, reads) for o in obj])
         if t is dict:
             return {k: self._template(o, reads) for k, o in obj.items()}
         return obj
