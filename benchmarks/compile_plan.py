@@ -3,6 +3,7 @@
     python benchmarks/compile_plan.py                 # the harness's small config
     python benchmarks/compile_plan.py --lines 60      # and the first 60 lines of the program
     python benchmarks/compile_plan.py --hidden 256 --batch 64 --seq 100 --layers 2
+    python benchmarks/compile_plan.py --inexact       # mg.compile(exact=False): W_hh's products summed
 
 Traces the step of benchmarks/compile_speed.py (one-hot -> LSTM -> Linear -> cross_entropy,
 zero_grad, backward, clip_grad_norm_) on a window with a given state (the signature every
@@ -29,9 +30,10 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--seq", type=int, default=64)
     parser.add_argument("--lines", type=int, default=0, help="also print this many lines of the program")
+    parser.add_argument("--inexact", action="store_true", help="compile with exact=False")
     args = parser.parse_args()
     step, opt = build(args.vocab, args.hidden, args.layers)
-    compiled = mg.compile(step)
+    compiled = mg.compile(step, exact=not args.inexact)
     ids = np.random.default_rng(0).integers(0, args.vocab, 100_000)
     state = None
     for x, y in windows(ids, args.batch, args.seq, 3):  # state None, then given: traced; then replayed
@@ -49,6 +51,9 @@ def main():
     for name, n in kinds.most_common():
         print(f"    {n:6d}  {name}")
     print(f"  traces {compiled.traces}, replays {compiled.replays}")
+    for line in text[4:]:
+        if "summed:" in line:
+            print("  rule of exact=False:" + line)
     if args.lines:
         print("\n".join(text[4:4 + args.lines]))
 

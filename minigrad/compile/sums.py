@@ -103,7 +103,8 @@ def _chains(program, readers, made_at):
                     new_terms = None
                     break
                 new_terms.append(where)
-            if new_terms is None or (adds and left.root.id != program[adds[-1]].fresh[0][1].root.id):
+            if new_terms is None or (adds and (not left.is_whole
+                                               or left.root.id != program[adds[-1]].fresh[0][1].root.id)):
                 break
             terms += new_terms
             adds.append(cur)
@@ -150,9 +151,8 @@ def _rewrite(program, rec, chain, stacked, readers):
     if max(item[7] for item in best) >= first_reader:  # the stacks come too late
         return None
     stacks = {best[0][0], best[0][1]}
-    start = min(item[7] for item in best)
-    if any(v.root.id in stacks for instr in program[start:first_reader] for v in instr.writes):
-        return None  # (written in place before the product would read them)
+    if any(v.root.id in stacks for instr in program for v in instr.writes):
+        return None  # (written in place: the product would read other values)
     sa, sb, k0, n = best[0][5], best[0][6], best[0][3], len(best)
     s = best[0][2]
     rows_a, rows_b = sa.shape[1], sb.shape[1]
