@@ -363,8 +363,9 @@ def _contiguous_operands(program, rec):
     """The program with one C-ordered copy of each transposed right operand of np.matmul (W.T
     of an (out, in) weight, in x @ W.T) that several products use and the step never writes:
     the copy, made where the first product was, feeds them all. BLAS reads a C-ordered
-    operand faster (the LSTM's h @ W_hh.T per step: about 30% less time), and gives the same
-    numbers when it packs either layout into the same panels for the same kernel; for some
+    operand faster (the LSTM's (32, 128) @ W_hh.T per step: 70 -> 50 us with one BLAS thread,
+    about 2% of the small char-RNN step; with two threads no change was measurable), and gives
+    the same numbers when it packs either layout into the same panels for the same kernel; for some
     shapes it picks other kernels (OpenBLAS's small-matrix ones: an (8, 64) @ (64, 64) product
     rounds differently). So it is tried here once, on the operand itself and a left operand of
     the traced shape, and a product whose bits differ keeps its operand as it was."""
@@ -372,11 +373,11 @@ def _contiguous_operands(program, rec):
     uses = collections.defaultdict(list)
     for pos, instr in enumerate(program):
         if instr.fn is np.matmul and instr.kind == "out" and len(instr.args) == 2 and not instr.kwargs \
-                and type(instr.args[1]) is Ref:
+                and type(instr.args[0]) is Ref and type(instr.args[1]) is Ref:
             v = instr.args[1].value
             if len(v.shape) == 2 and v.root.kind == "external" and v.root.id not in written \
                     and v.array is not None and v.array.flags.f_contiguous and not v.array.flags.c_contiguous:
-                a = instr.args[0].value.shape if type(instr.args[0]) is Ref else None
+                a = instr.args[0].value.shape
                 uses[(v.root.id, v.offset, v.shape, v.strides, v.dtype, a)].append(pos)  # (a new view each use)
     copies = {}
     for positions in uses.values():
@@ -388,6 +389,7 @@ def _contiguous_operands(program, rec):
         copy = rec.fresh(np.empty(operand.shape, operand.dtype), label="C-ordered copy")
         copies[positions[0]] = Instr("call", np.copyto, (Ref(copy), Ref(operand)), {}, [], [operand], [copy],
                                      "np.copyto", program[positions[0]].errstate)
+        copies[positions[0]].note = f"C-ordered, for {len(positions)} products"
         for pos in positions:
             instr = program[pos]
             view = instr.args[1].value
@@ -761,5 +763,6 @@ def _describe(instr, name):
         call = f"{_fmt(args[0], name)}{label}({text})" if label.startswith(".") else f"{label}({text})"
     if kind == "call":
         written = ", ".join(_typed(v, name) for v in instr.writes)
-        return f"{call}    -> {written}" if written else call
+        note = f"   ({instr.note})" if instr.note else ""
+        return (f"{call}    -> {written}" if written else call) + note
     return f"{dst} = {call}" + ("   (copied)" if kind == "copy" else "") + (f"   ({instr.note})" if instr.note else "")
