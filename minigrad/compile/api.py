@@ -15,7 +15,9 @@ What a replay does and does not do (as tinygrad's TinyJit and jax.jit):
 
   * The numpy calls of the traced call run again on the new inputs, in the same order, with
     the same numbers as eager would give, bit for bit. The parameters are read where they
-    are, so an optimizer step between calls (outside the compiled function) is seen.
+    are, so an optimizer step between calls (outside the compiled function) is seen. With
+    exact=False the planner may also add in another order (a recurrent weight's per-step
+    gradient products as one product): then the numbers equal eager's up to rounding.
   * Python in the step runs only while tracing. Python state it reads is baked in: a model's
     `training` flag (switching model.train()/eval() needs an argument that says so, e.g.
     step(x, y, model.training), or a second compiled function), hyperparameters, lists. Python

@@ -1,7 +1,9 @@
 """The plan: the recorded numpy calls of one traced call, as a flat program over buffers made
 once, that a later call with the same signature replays.
 
-From the recording (trace.py) to the program, in four steps:
+From the recording (trace.py) to the program, in four steps (and two rules between 2 and 3:
+a C-ordered copy of a transposed matmul operand many products share, `_contiguous_operands`;
+with exact=False, a recurrent weight's per-step gradient products summed as one, sums.py):
 
   1. Keep what matters: a call is kept if it draws random numbers, checks a guard, writes into
      memory that outlives the call (a parameter's .grad, say), or makes a value that a kept

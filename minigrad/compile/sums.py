@@ -49,13 +49,14 @@ def _stack_pieces(program):
     found = {}
     for pos, instr in enumerate(program):
         if instr.fn is not np.stack or instr.kind != "out" or len(instr.fresh) != 1 or len(instr.args) != 1 \
-                or instr.kwargs.get("axis", 0) != 0 or type(instr.args[0]) not in (tuple, list):
+                or set(instr.kwargs) - {"axis"} or instr.kwargs.get("axis", 0) != 0 \
+                or type(instr.args[0]) not in (tuple, list):
             continue
         out = instr.fresh[0][1]
         if not (out.is_whole and _c_ordered(out)):
             continue
         for k, ref in enumerate(instr.args[0]):
-            if type(ref) is Ref and ref.value.is_whole and _c_ordered(ref.value):
+            if type(ref) is Ref and ref.value.is_whole and _c_ordered(ref.value) and ref.value.dtype == out.dtype:
                 found.setdefault(ref.value.root.id, (out, k, pos))
     return found
 
