@@ -5,6 +5,7 @@ char-RNN training loop are run eagerly and compiled on several inputs of one sig
 compared with assert_array_equal: the first compiled call traces (and is eager), the others
 replay the plan.
 """
+import gc
 import math
 
 import numpy as np
@@ -459,6 +460,32 @@ def test_plan_prints_one_line_per_numpy_call_and_the_counts():
     assert "np.matmul" in text and "np.tanh" in text
     program = text.split("\n")[4:]
     assert len(program) == len(fn.plan.steps) == fn.plan.stats["steps"]
+
+
+def test_tracing_pauses_the_cyclic_gc_and_gives_it_back_as_it_was():
+    """The trace and the first replay run with gc off (they make many small objects); after a
+    trace, a replay or a failed trace, gc is on again, or still off if the caller had it off."""
+    seen = []
+
+    def step(x):
+        seen.append(gc.isenabled())
+        if x.shape[0] == 3:
+            raise ValueError("a step that fails while traced")
+        return (mg.tensor(x) * 2).sum()
+
+    fn = mg.compile(step)
+    assert gc.isenabled()
+    fn(np.ones(2))
+    fn(np.ones(2))
+    with pytest.raises(ValueError, match="fails while traced"):
+        fn(np.ones(3))
+    assert gc.isenabled() and seen == [False, False]
+    gc.disable()
+    try:
+        fn(np.ones(4))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------- values in Python

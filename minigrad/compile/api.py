@@ -134,6 +134,10 @@ class Compiled:
     def _trace(self, key, args, kwargs, leaves, spec):
         """Run fn eagerly with the recorder on; make the plan; return fn's (eager) result."""
         give_back_memory()  # (what the last call freed: the trace's peak starts from what is in use)
+        with trace.cyclic_gc_paused():
+            return self._traced_call(key, args, kwargs, leaves, spec)
+
+    def _traced_call(self, key, args, kwargs, leaves, spec):
         rec = Recorder()
         with trace.recording(rec):
             for t in self._known_params():

@@ -32,7 +32,7 @@ import numpy as np
 
 from minigrad import creation
 from minigrad.compile.sums import summed_products
-from minigrad.compile.trace import GuardFailed, Instr, Ref, _same
+from minigrad.compile.trace import GuardFailed, Instr, Ref, _same, cyclic_gc_paused
 from minigrad.tensor import Tensor
 
 ALIGN = 64  # bytes: every buffer starts on a cache line
@@ -111,6 +111,10 @@ class Plan:
 
     def _materialize(self):
         """Make the buffers (the shared ones from the pool) and bind every call to them."""
+        with cyclic_gc_paused():
+            self._bind_program()
+
+    def _bind_program(self):
         rec, outputs, grads, input_tensor, pool = self._pending
         give_back_memory()
         self._layout()

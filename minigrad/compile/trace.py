@@ -46,6 +46,7 @@ What numpy cannot tell us is handled at the edges:
 Tracing is for one thread at a time (the switches above are process-wide while it lasts).
 """
 import contextlib
+import gc
 import linecache
 import operator
 import sys
@@ -70,6 +71,20 @@ class GuardFailed(Exception):
 
 
 _active = None  # the Recorder of the call being traced, or None
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused():
+    """Python's cyclic garbage collector off for a while (reference counting still frees what
+    dies). Tracing and binding make tens of thousands of small objects, and the collections
+    they trigger walk every object the process holds: about 15% of a small char-RNN trace."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def active():
