@@ -15,6 +15,8 @@ is why the rule is off unless asked for (exact=False). Found in the program, nev
 model code: a chain of np.add whose terms are np.matmul(a.T, b) results used only there, with
 `a` and `b` whole pieces of two np.stack results, at positions that step together.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from minigrad.compile.trace import Instr, Ref, Value
@@ -125,23 +127,34 @@ def _is_add(instr):
         and len(instr.fresh) == 1 and all(type(r) is Ref for r in instr.args)
 
 
+class _Stacked(NamedTuple):
+    """A term a.T @ b whose a and b are pieces of stacks: a = a_stack[index], b = b_stack[index + shift]."""
+    a_stack: object  # the stacks' Values
+    b_stack: object
+    shift: int
+    index: int
+    pos: int  # where the term's product is in the program
+    ready: int  # where the later of the two stacks is made
+
+
 def _rewrite(program, rec, chain, stacked, readers):
     """The program with the longest run of terms (pieces k, k+1, ... of one stack for a, and
     k+s, k+s+1, ... of another for b) replaced by one product; None if there is none of 2+."""
     term_pos, add_pos = chain
-    terms = [(p, *_term(program, p, readers)) for p in term_pos]
-    keyed = []
-    for p, a_root, b_root in terms:
+    candidates = []
+    for p in term_pos:
+        a_root, b_root = _term(program, p, readers)
         if a_root is not None and b_root is not None and a_root.id in stacked and b_root.id in stacked:
             (sa, ka, pa), (sb, kb, pb) = stacked[a_root.id], stacked[b_root.id]
-            keyed.append((sa.root.id, sb.root.id, kb - ka, ka, p, sa, sb, max(pa, pb)))
-    keyed.sort(key=lambda k: k[:4])
+            candidates.append(_Stacked(sa, sb, kb - ka, ka, p, max(pa, pb)))
+    candidates.sort(key=lambda t: (t.a_stack.root.id, t.b_stack.root.id, t.shift, t.index))
     best, run = [], []
-    for item in keyed:
-        if run and item[:3] == run[-1][:3] and item[3] == run[-1][3] + 1:
-            run.append(item)
+    for t in candidates:
+        if run and (t.a_stack, t.b_stack, t.shift) == (run[-1].a_stack, run[-1].b_stack, run[-1].shift) \
+                and t.index == run[-1].index + 1:
+            run.append(t)
         else:
-            run = [item]
+            run = [t]
         if len(run) > len(best):
             best = list(run)
     if len(best) < 2:
@@ -149,24 +162,24 @@ def _rewrite(program, rec, chain, stacked, readers):
     last_add = add_pos[-1]
     final = program[last_add].fresh[0][1]
     first_reader = min(readers.get(final.root.id, [len(program)]))
-    if max(item[7] for item in best) >= first_reader:  # the stacks come too late
+    if max(t.ready for t in best) >= first_reader:  # the stacks come too late
         return None
-    stacks = {best[0][0], best[0][1]}
-    if any(v.root.id in stacks for instr in program for v in instr.writes):
+    sa, sb, s, k0, n = best[0].a_stack, best[0].b_stack, best[0].shift, best[0].index, len(best)
+    if any(v.root.id in (sa.root.id, sb.root.id) for instr in program for v in instr.writes):
         return None  # (written in place: the product would read other values)
-    sa, sb, k0, n = best[0][5], best[0][6], best[0][3], len(best)
-    s = best[0][2]
     rows_a, rows_b = sa.shape[1], sb.shape[1]
     a_cols, b_cols = int(np.prod(sa.shape[2:])), int(np.prod(sb.shape[2:]))
-    item = sa.dtype.itemsize
-    a_t = Value.view(rec, sa.root, k0 * sa.strides[0], (a_cols, n * rows_a), (item, a_cols * item), sa.dtype)
-    b_v = Value.view(rec, sb.root, (k0 + s) * sb.strides[0], (n * rows_b, b_cols), (b_cols * item, item), sb.dtype)
+    itemsize = sa.dtype.itemsize
+    a_t = Value.view(rec, sa.root, k0 * sa.strides[0], (a_cols, n * rows_a), (itemsize, a_cols * itemsize),
+                     sa.dtype)  # stacked a's rows k0 .. k0+n-1, transposed
+    b_v = Value.view(rec, sb.root, (k0 + s) * sb.strides[0], (n * rows_b, b_cols), (b_cols * itemsize, itemsize),
+                     sb.dtype)  # stacked b's rows k0+s .. k0+s+n-1
     product = rec.fresh(np.empty((a_cols, b_cols), final.dtype), label="summed products")
     errstate = program[last_add].errstate
     new = [Instr("out", np.matmul, (Ref(a_t), Ref(b_v)), {}, [((), product)], [a_t, b_v], [], "np.matmul",
                  errstate)]
     new[0].note = f"summed: {n} steps' products in one"
-    merged = {item[4] for item in best}
+    merged = {t.pos for t in best}
     rest = [p for p in term_pos if p not in merged]
     acc = _transposed(rec, product)
     for k, p in enumerate(rest):
