@@ -139,7 +139,8 @@ class _Stacked(NamedTuple):
 
 def _rewrite(program, rec, chain, stacked, readers):
     """The program with the longest run of terms (pieces k, k+1, ... of one stack for a, and
-    k+s, k+s+1, ... of another for b) replaced by one product; None if there is none of 2+."""
+    k+s, k+s+1, ... of another for b) replaced by one product; None if there is none of 2+,
+    or it would take every term."""
     term_pos, add_pos = chain
     candidates = []
     for p in term_pos:
@@ -181,6 +182,8 @@ def _rewrite(program, rec, chain, stacked, readers):
     new[0].note = f"summed: {n} steps' products in one"
     merged = {t.pos for t in best}
     rest = [p for p in term_pos if p not in merged]
+    if not rest:  # (a term left over keeps an add that makes the chain's result; a layer has one:
+        return None  # h_{-1}, the state it starts from, is not among its stacked outputs)
     acc = _transposed(rec, product)
     for k, p in enumerate(rest):
         g = _transposed(rec, program[p].fresh[0][1])
@@ -191,8 +194,6 @@ def _rewrite(program, rec, chain, stacked, readers):
                                      else "C"))
         new.append(Instr("out", np.add, (Ref(acc), Ref(g)), {}, [((), out)], [acc, g], [], "np.add", errstate))
         acc = out
-    if not rest:
-        new.append(Instr("call", np.copyto, (Ref(final), Ref(acc)), {}, [], [acc], [final], "np.copyto", errstate))
     dropped = merged | set(add_pos)
     out_program = []
     for pos, instr in enumerate(program):
