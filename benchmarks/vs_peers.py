@@ -91,9 +91,10 @@ def summary(results, configs, budget):
     impls = [i for i in IMPLS if any((c, i) in results for c in configs)]
     key = "val_loss" if budget else "chars_per_s"
     what = "validation loss" if budget else "chars/s"
-    lines = ["| impl | " + " | ".join(f"{c} {what}" for c in configs) + " | peak RSS " + configs[0] + " |",
-             "|---" * (len(configs) + 2) + "|"]
-    medians = {}
+    lines = ["| impl | " + " | ".join(f"{c} {what}" for c in configs) + " | "
+             + " | ".join(f"peak RSS {c}" for c in configs) + " |",
+             "|---" * (2 * len(configs) + 1) + "|"]
+    medians, rss_medians = {}, {}
     for impl in impls:
         cells = []
         for config in configs:
@@ -108,9 +109,12 @@ def summary(results, configs, budget):
             if budget:
                 cell += f", {statistics.median(r['steps'] for r in runs):,.0f} steps"
             cells.append(cell)
-        rss = [r["peak_rss_mb"] for r in results.get((configs[0], impl), [])]
-        rss_cell = f"{statistics.median(rss):.0f} MB" if rss else "-"
-        lines.append(f"| {impl} | " + " | ".join(cells) + f" | {rss_cell} |")
+        for config in configs:
+            rss = [r["peak_rss_mb"] for r in results.get((config, impl), [])]
+            if rss:
+                rss_medians[config, impl] = statistics.median(rss)
+            cells.append(f"{rss_medians[config, impl]:.0f} MB" if rss else "-")
+        lines.append(f"| {impl} | " + " | ".join(cells) + " |")
     if not budget:
         lines.append("")
         for mine in ("minigrad", "minigrad_compiled", INEXACT):
@@ -118,6 +122,9 @@ def summary(results, configs, budget):
                 ratios = [f"{medians[config, mine] / medians[config, other]:.2f}x {other}"
                           for other in ("numpy_manual", "torch_cells", "torch_fused")
                           if (config, mine) in medians and (config, other) in medians]
+                if (config, mine) in rss_medians and (config, "numpy_manual") in rss_medians:
+                    ratios.append(f"peak RSS {rss_medians[config, mine] / rss_medians[config, 'numpy_manual']:.2f}x"
+                                  f" numpy_manual's")
                 if ratios:
                     lines.append(f"{mine} on {config}: " + ", ".join(ratios))
     checked = ("loss_first",) if budget else ("loss_first", "loss_last")  # a budget's runs differ in length

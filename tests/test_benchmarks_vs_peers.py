@@ -18,12 +18,16 @@ def result(chars, rss=80.0, first=4.41069, last=3.03192, **extra):
 def test_summary_gives_medians_ranges_and_ratios():
     results = {("small", "numpy_manual"): [result(100.0), result(90.0), result(110.0)],
                ("small", "minigrad"): [result(70.0, rss=95.0), result(80.0, rss=93.0), result(75.0, rss=94.0)],
-               ("small", "minigrad_compiled"): [result(90.0)]}
-    text = vs_peers.summary(results, ["small"], budget=False)
-    assert "| minigrad | 75 (70-80) | 94 MB |" in text
-    assert "| numpy_manual | 100 (90-110) | 80 MB |" in text
-    assert "minigrad on small: 0.75x numpy_manual" in text
-    assert "minigrad_compiled on small: 0.90x numpy_manual" in text
+               ("small", "minigrad_compiled"): [result(90.0)],
+               ("medium", "numpy_manual"): [result(20.0, rss=200.0)],
+               ("medium", "minigrad_compiled"): [result(22.0, rss=210.0)]}
+    text = vs_peers.summary(results, ["small", "medium"], budget=False)
+    assert "| impl | small chars/s | medium chars/s | peak RSS small | peak RSS medium |" in text
+    assert "| minigrad | 75 (70-80) | - | 94 MB | - |" in text
+    assert "| numpy_manual | 100 (90-110) | 20 (20-20) | 80 MB | 200 MB |" in text
+    assert "minigrad on small: 0.75x numpy_manual, peak RSS 1.18x numpy_manual's" in text
+    assert "minigrad_compiled on small: 0.90x numpy_manual, peak RSS 1.00x numpy_manual's" in text
+    assert "minigrad_compiled on medium: 1.10x numpy_manual, peak RSS 1.05x numpy_manual's" in text
     assert "every run gave loss_first, loss_last = (4.41069, 3.03192)" in text and "WARNING" not in text
 
 

@@ -533,7 +533,7 @@ def test_guard_in_minigrad_code_out_of_range_target_raises_as_eager():
     assert fn.replays == 2
 
 
-def test_hooks_retain_grad_and_detect_anomaly_are_refused():
+def test_hooks_retain_grad_record_visits_and_detect_anomaly_are_refused():
     w = mg.tensor(np.ones(3), requires_grad=True)
 
     def hooked(x):
@@ -554,8 +554,25 @@ def test_hooks_retain_grad_and_detect_anomaly_are_refused():
         with mg.detect_anomaly():
             (mg.tensor(x) * w).sum().backward()
 
+    def hooked_after_use(x):  # the graph has y's stand-in by then (trace.py): refused all the same
+        y = mg.tensor(x) * w
+        z = (y * 2).sum()
+        y.register_hook(lambda g: g)
+        z.backward()
+
+    def retained_after_use(x):
+        y = mg.tensor(x) * w
+        z = (y * 2).sum()
+        y.retain_grad()
+        z.backward()
+
+    def visits(x):
+        with mg.record_visits():
+            (mg.tensor(x) * w).sum().backward()
+
     for fn, what in ((hooked, "register_hook"), (retained, "retain_grad"), (keep_all, "retain_grads"),
-                     (anomaly, "detect_anomaly")):
+                     (anomaly, "detect_anomaly"), (hooked_after_use, "register_hook"),
+                     (retained_after_use, "retain_grad"), (visits, "record_visits")):
         w.grad = None
         with pytest.raises(mg.CompileError, match=what):
             mg.compile(fn)(np.ones(3))

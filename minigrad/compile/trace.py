@@ -37,6 +37,10 @@ What numpy cannot tell us is handled at the edges:
   * Parameters: Function.apply calls `Recorder.enter` before each op (function.tracer); a
     tensor whose array is not traced yet (a parameter, a constant made by the step) gets a
     traced view of it for the rest of the call, so that every later use is seen too.
+  * Memory: eager's graph keeps every intermediate array until backward, through its nodes'
+    input tensors. The traced call's nodes keep stand-ins for them instead (graph fields, no
+    values: `Recorder.drop_inputs`), so its arrays live only as long as the step's code or what
+    backward saved holds them, and the tracing call peaks well below an eager call.
   * Values turned into Python (bool(t), float(t), t.item(), t.tolist(), int(t) as an index):
     asked by minigrad's own code (the target range check of cross_entropy), the answer is
     kept as a GUARD that the replay checks again (and traces again when it differs); asked
@@ -55,6 +59,7 @@ import weakref
 import numpy as np
 
 from minigrad import creation, function, grad_mode
+from minigrad.tensor import Tensor
 
 
 class CompileError(RuntimeError):
@@ -109,8 +114,9 @@ class Root:
 
     A temp (a result of a recorded call) is held weakly, as eager holds it: the trace keeps
     its shape, strides and place, not its values, so the tracing call frees what eager frees
-    and its peak memory is eager's. `alive` says whether its memory still exists (the owner
-    of its bytes is alive); a dead root is no longer found by address or by owner.
+    (and more: the nodes it makes keep no input values, `Recorder.drop_inputs`). `alive` says
+    whether its memory still exists (the owner of its bytes is alive); a dead root is no longer
+    found by address or by owner.
     """
 
     __slots__ = ("id", "kind", "_array", "lo", "nbytes", "created_at", "written", "empty", "snapshot",
@@ -290,6 +296,7 @@ class Recorder:
         self.ops = 0          # Function.apply calls (the eager graph's nodes)
         self.calls = 0        # numpy calls made by the eager call
         self.start_errstate = np.geterr()
+        self._stand_ins = {}  # id(tensor an op made) -> (weak ref to it, its stand-in in the graph)
 
     def release(self, keep):
         """After the plan is made: let go of the trace's own arrays (the plan has buffers of its
@@ -301,7 +308,7 @@ class Recorder:
         for root in self.roots:
             if root.id not in keep:
                 root.array = None
-        self._owners, self._by_id, self.swapped = {}, {}, []
+        self._owners, self._by_id, self.swapped, self._stand_ins = {}, {}, [], {}
 
     # ---------------------------------------------------------------- values and roots
     def _new_root(self, array, kind, label=None, extent=None):
@@ -398,7 +405,8 @@ class Recorder:
 
     # ---------------------------------------------------------------- tensors
     def enter(self, inputs):
-        """Called by Function.apply before an op: give untraced inputs a traced array."""
+        """Called by Function.apply before an op: give untraced inputs a traced array, and let
+        the nodes that made the inputs drop theirs (`drop_inputs`)."""
         self.ops += 1
         if grad_mode.keep_grads or grad_mode.anomaly:
             raise CompileError(_REFUSED["retain_grads" if grad_mode.keep_grads else "anomaly"])
@@ -406,6 +414,8 @@ class Recorder:
             data = t.data
             if type(data) is not Traced or data._value is None or data._value.recorder is not self:
                 self.instrument(t)
+            elif self._made_here(t):
+                self.drop_inputs(t.grad_fn)
             if t._hooks or t._retain:
                 raise CompileError(_REFUSED["hook" if t._hooks else "retain_grad"])
 
@@ -426,6 +436,41 @@ class Recorder:
             if grad is not None and isinstance(grad.data, np.ndarray):
                 g = self.value_of(grad.data)
                 self._swap(grad, "data", grad.data, self.wrap(_plain(grad.data), g))
+
+    def drop_inputs(self, fn):
+        """Let node fn keep, for each input an op made, a stand-in: a tensor with the same
+        grad_fn, output_nr, shape and dtype, and no values. Eager's node keeps its input tensors,
+        and through them every intermediate array until backward, although backward reads of
+        them only their graph fields (what it needs of their values forward put in `saved`).
+        With stand-ins an intermediate array lives as long as the step's code or a node's
+        `saved` holds it, and the tracing call peaks lower than an eager call; the numpy calls,
+        and so the plan, are the same. (Done when fn's output is first used, or at backward.)"""
+        inputs = fn.__dict__.get("inputs")
+        if inputs is not None and not fn.__dict__.get("inputs_dropped"):
+            fn.inputs = tuple(self._stand_in(t) if t.grad_fn is not None else t for t in inputs)
+            fn.inputs_dropped = True
+
+    def _made_here(self, t):
+        """Whether t was made by an op of this traced call (its node is not an earlier graph's)."""
+        data = t.data
+        return t.grad_fn is not None and type(data) is Traced and data._value is not None \
+            and data._value.recorder is self and data._value.root.kind == "temp"
+
+    def _stand_in(self, t):
+        """t's stand-in in the graph (one per tensor, so that its uses sum into one gradient)."""
+        entry = self._stand_ins.get(id(t))
+        if entry is not None and entry[0]() is t:
+            s = entry[1]()
+            if s is not None:
+                return s
+        s = Tensor.__new__(Tensor)
+        dtype = t.data.dtype  # (no numpy function: they are the recorder's while it traces)
+        s.data = np.ndarray(t.data.shape, dtype, buffer=bytes(dtype.itemsize), strides=(0,) * t.data.ndim)
+        s._grad = s._hooks = s._g = None
+        s.requires_grad, s.grad_fn, s.output_nr = t.requires_grad, t.grad_fn, t.output_nr
+        s.name, s.scope, s._retain, s._modified_at = t.name, t.scope, False, t._modified_at
+        self._stand_ins[id(t)] = (weakref.ref(t), weakref.ref(s))  # (s lives as long as a node has it)
+        return s
 
     def _swap(self, obj, attr, original, traced):
         setattr(obj, attr, traced)
@@ -464,6 +509,14 @@ class Recorder:
     def check_backward(self, root):
         """Called at the start of backward: refuse what the replay cannot do."""
         self.backward_ran = True
+        if grad_mode.visit_log is not None:
+            raise CompileError(_REFUSED["record_visits"])
+        if self._made_here(root):
+            self.drop_inputs(root.grad_fn)
+        for ref, _ in self._stand_ins.values():  # a hook or retain_grad given after the tensor's
+            t = ref()                           # use: its gradient goes to the stand-in
+            if t is not None and (t._hooks or t._retain):
+                self.refuse_hooks(t)
         if grad_mode.keep_grads:
             raise CompileError(_REFUSED["retain_grads"])
         if grad_mode.anomaly:
@@ -667,6 +720,9 @@ _REFUSED = {
                    "step eagerly",
     "retain_grads": "mg.compile: mg.retain_grads() is not supported inside a compiled function yet: run "
                     "the step eagerly to look at intermediate gradients",
+    "record_visits": "mg.compile: mg.record_visits() is not supported inside a compiled function (the "
+                     "replay runs no Python between numpy calls, so it would see no visits): run the step "
+                     "eagerly to record the walk",
     "anomaly": "mg.compile: mg.detect_anomaly() is not supported inside a compiled function yet (its "
                "checks are Python between numpy calls): run the step eagerly to find the NaN",
 }
