@@ -623,14 +623,19 @@ def test_captured_arrays_are_read_live_and_constants_refilled():
 
     def step(x):
         buf = np.zeros(3)             # made inside the step, then written: refilled at each call
-        buf[1] = x.sum()
-        return mg.tensor(x) * mg.tensor(scale) + mg.tensor(buf)
+        buf[1] = x.sum()              # (zeros: refilled from a scalar zero)
+        signed = np.full(3, -0.0)     # (not zero bytes: refilled from its snapshot)
+        signed[0] = x[0]
+        return mg.tensor(x) * mg.tensor(scale) + mg.tensor(buf), mg.tensor(signed)
 
     fn = mg.compile(step)
     for k in range(3):
         scale[0] = 10.0 * k           # changed between calls: eager reads the new values
         x = np.full(3, float(k + 1))
-        eq(fn(x).data, step(x).data)
+        (got, got_signed), (expected, expected_signed) = fn(x), step(x)
+        eq(got.data, expected.data)
+        eq(got_signed.data, expected_signed.data)
+        eq(np.signbit(got_signed.data), [False, True, True])
     assert fn.replays == 2
 
 

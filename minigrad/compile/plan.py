@@ -85,7 +85,7 @@ class Plan:
         self._layout_args = (rec, protected, reuse)
         self._pending = (rec, outputs, grads, input_tensor, pool if pool is not None else BufferPool())
         self._inputs_and_grads = len(rec.inputs), len(grads)
-        rec.instrs, rec._by_id, rec._owners, rec._stand_ins = [], {}, {}, {}  # (the program has what it needs)
+        rec.compact(program)
         self._steps = None
 
     def _layout(self):

@@ -110,7 +110,8 @@ class Root:
     lo, nbytes: its bytes at trace time (address of the lowest byte, size); `array` covers
     them (the owner of views found later). For a const: `created_at` (index in the program
     where it appeared), `written` (the step writes into it), `empty` (made by np.empty:
-    nothing to refill) and `snapshot` (its values before the first write).
+    nothing to refill) and `snapshot` (its values before the first write; a scalar zero if
+    they were all zero bytes).
 
     A temp (a result of a recorded call) is held weakly, as eager holds it: the trace keeps
     its shape, strides and place, not its values, so the tracing call frees what eager frees
@@ -163,6 +164,9 @@ class Value:
         v.is_whole = offset == 0 and v.strides == root.strides and v.shape == root.shape
         recorder.values.append(v)
         return v
+
+
+_NO_KEYWORDS = {}  # the keywords of every recorded call that had none (read only)
 
 
 class Ref:
@@ -297,6 +301,7 @@ class Recorder:
         self.calls = 0        # numpy calls made by the eager call
         self.start_errstate = np.geterr()
         self._stand_ins = {}  # id(tensor an op made) -> (weak ref to it, its stand-in in the graph)
+        self._tuples = {}     # one copy of each shape and strides tuple (`one`)
 
     def release(self, keep):
         """After the plan is made: let go of the trace's own arrays (the plan has buffers of its
@@ -310,10 +315,30 @@ class Recorder:
                 root.array = None
         self._owners, self._by_id, self.swapped, self._stand_ins = {}, {}, [], {}
 
+    def one(self, t):
+        """The recorder's one copy of tuple t (the values' shapes and strides repeat: one tuple
+        each is less memory for as long as the plan lives)."""
+        return self._tuples.setdefault(t, t)
+
+    def compact(self, program):
+        """Once the program is made: the trace's objects, kept as long as the plan, made smaller.
+        Roots forget their owner (what finds a view's root while tracing), each call's lists of
+        values become tuples, and its labels and empty keywords are shared (templates are
+        read only: binding makes new ones)."""
+        for root in self.roots:
+            root._owner = None
+        for instr in program:
+            instr.reads, instr.writes, instr.fresh = tuple(instr.reads), tuple(instr.writes), tuple(instr.fresh)
+            instr.label = sys.intern(instr.label)
+            if not instr.kwargs:
+                instr.kwargs = _NO_KEYWORDS
+        self.instrs, self._by_id, self._owners, self._stand_ins, self._tuples = [], {}, {}, {}, {}
+
     # ---------------------------------------------------------------- values and roots
     def _new_root(self, array, kind, label=None, extent=None):
         lo, hi = extent or _extent(array)
         root = Root(len(self.roots), kind, array, lo, hi - lo, len(self.instrs), label)
+        root.shape, root.strides = self.one(root.shape), self.one(root.strides)
         self.roots.append(root)
         owner = _memory_owner(array)  # views found later lead to the owner
         key = id(owner)
@@ -358,6 +383,7 @@ class Recorder:
         if offset is None:  # (of element 0)
             offset = plain.__array_interface__["data"][0] - root.lo if plain.size else 0
         v = Value(len(self.values), root, offset, plain, self)
+        v.shape, v.strides = self.one(v.shape), self.one(v.strides)
         self.values.append(v)
         return v
 
@@ -618,7 +644,10 @@ class Recorder:
                 "baked into the plan. Call optimizer.step() after the compiled function")
         if root.kind == "const" and not root.written:
             if not root.empty:
-                root.snapshot = root.array.copy()
+                snapshot = root.array.copy()
+                if snapshot.dtype.kind in "biufc" and not snapshot.reshape(-1).view(np.uint8).any():
+                    snapshot = snapshot.dtype.type(0)  # (all zero bytes, as one_hot's np.zeros)
+                root.snapshot = snapshot
         root.written = True
 
     def ufunc(self, ufunc, method, inputs, kwargs):
