@@ -23,8 +23,6 @@ Replaying is then: copy the inputs in, call each step, bind the gradient buffers
 parameters' .grad, and return copies of the returned values. `str(plan)` prints the program.
 """
 import collections
-import ctypes
-import ctypes.util
 import functools
 import sys
 
@@ -523,9 +521,9 @@ def give_back_memory():
     if _trim is None:
         _trim = False
         if sys.platform.startswith("linux"):
+            import ctypes
             try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                _trim = libc.malloc_trim
+                _trim = ctypes.CDLL(None).malloc_trim  # (the C library the process has: glibc's)
             except (OSError, AttributeError):
                 pass
     if _trim:

@@ -322,9 +322,12 @@ class Recorder:
 
     def compact(self, program):
         """Once the program is made: the trace's objects, kept as long as the plan, made smaller.
-        Roots forget their owner (what finds a view's root while tracing), each call's lists of
-        values become tuples, and its labels and empty keywords are shared (templates are
-        read only: binding makes new ones)."""
+        Roots forget their owner (what finds a view's root while tracing), temps that eager let
+        go of drop their weak references, each call's lists of values become tuples, and its
+        labels and empty keywords are shared (templates are read only: binding makes new ones)."""
+        for x in (*self.roots, *self.values):
+            if type(x._array) is weakref.ref and x._array() is None:
+                x._array = None  # (a temp eager has let go of)
         for root in self.roots:
             root._owner = None
         for instr in program:
