@@ -96,6 +96,45 @@ def test_the_trace_leaves_an_earlier_graph_as_it_was():
     eq(w.grad.data, expected)
 
 
+def _stacked_step(w, write_after=False, reuse_after=True):
+    """hs_t = tanh(x_t @ w) stacked into out; loss from out (and, if reuse_after, hs again)."""
+    def step(x):
+        hs = [mg.tensor(x[t]) @ w for t in range(5)]
+        if reuse_after:
+            hs = [h.tanh() for h in hs]  # (Tanh's backward reads its output: the pieces live on)
+        out = mg.stack(hs)
+        if write_after:
+            with mg.no_grad():
+                hs[0].data += 1.0        # a piece changed after the join: the join must copy
+        loss = (out * out).sum() + hs[0].sum()
+        w.grad = None
+        loss.backward()
+        return loss, out
+    return step
+
+
+@pytest.mark.parametrize("write_after, reuse_after, joined_in_place",
+                         [(False, True, True), (True, True, False), (False, False, False)])
+def test_a_join_whose_pieces_live_on_is_made_in_place(write_after, reuse_after, joined_in_place):
+    w = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    step = _stacked_step(w, write_after, reuse_after)
+    fn = mg.compile(step)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = rng.standard_normal((5, 2, 3))
+        loss, out = fn(x)
+        grad = w.grad.data.copy()
+        expected_loss, expected_out = step(x)
+        eq(loss.data, expected_loss.data)
+        eq(out.data, expected_out.data)
+        eq(grad, w.grad.data)
+    assert fn.replays == 2
+    stacks = [i for i in fn.plan.program if i.fn is np.stack]
+    assert (not stacks) == joined_in_place, [str(fn.plan)]
+    if joined_in_place:  # each piece's call writes into its block of the stacked result
+        assert "np.tanh" in str(fn.plan) and "'" in str(fn.plan)
+
+
 def test_the_plan_buffers_are_made_at_the_first_replay():
     def step(x):
         return (mg.tensor(x) * 2).exp().sum()
