@@ -147,7 +147,7 @@ def test_the_plan_buffers_are_made_at_the_first_replay():
     assert fn.plan._steps is not None
 
 
-def test_plans_of_one_function_share_the_arena_and_stay_exact():
+def test_plans_of_one_function_share_the_arena_and_the_grads_and_stay_exact():
     w = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
 
     def step(x):
@@ -175,6 +175,37 @@ def test_plans_of_one_function_share_the_arena_and_stay_exact():
     assert len(fn.plans) == 2 and fn.replays == len(shapes) - 2
     arenas = {id(b[0]) for plan in fn.plans.values() for b in plan._blocks if b[4]}
     assert len(arenas) <= 2  # (the second plan's arena is the first's, or a bigger one)
+    grad_buffers = [buf for plan in fn.plans.values() for t, buf in plan.grads if t is w]
+    assert len(grad_buffers) == 2 and np.shares_memory(*grad_buffers)  # w's new .grad: one buffer
+
+
+@pytest.mark.parametrize("read_after_backward", [False, True])
+def test_a_step_that_reads_the_grad_it_came_with_replays_on_the_grad_there_is(read_after_backward):
+    def make():
+        w = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+
+        def step(x):
+            last = w.grad  # the previous call's .grad: the plan must read the one there is now
+            w.grad = None
+            if not read_after_backward:
+                previous = (last * last).sum() if last is not None else mg.tensor(0.0)
+            loss = (mg.tensor(x) @ w).tanh().sum()
+            loss.backward()  # (a new .grad: not written where the old one is read)
+            if read_after_backward:
+                previous = (last * last).sum() if last is not None else mg.tensor(0.0)
+            return loss + previous
+        return w, step
+
+    w, step = make()
+    w_eager, eager = make()
+    fn = mg.compile(step)
+    rng = np.random.default_rng(2)
+    # (9, 3) is traced when .grad is a replay's buffer, the one every plan's new .grad goes to
+    for shape in [(5, 3), (7, 3), (5, 3), (7, 3), (9, 3), (5, 3), (9, 3), (7, 3), (9, 3)]:
+        x = rng.standard_normal(shape)
+        eq(fn(x).data, eager(x).data)
+        eq(w.grad.data, w_eager.grad.data)
+    assert fn.replays >= 4
 
 
 def test_elementwise_results_overwrite_an_input_that_dies():

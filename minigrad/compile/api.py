@@ -291,6 +291,7 @@ def _grads(rec, leaves):
     """What the replay binds to .grad and checks before it runs (see Plan). Returns (grads,
     clears, checks, the grad tensors made by this call)."""
     grads, clears, checks, fresh = [], [], [], []
+    read = {v.root.id for instr in rec.instrs for v in instr.reads}
     for p in rec.params.values():
         t, g = p.tensor, p.tensor._grad
         if g is None:
@@ -302,6 +303,8 @@ def _grads(rec, leaves):
         else:  # a new .grad: made from None, so the call must start from None, unless the step
             # itself set it to None before it first used the tensor (then it starts anew anyway)
             rule = "none" if p.entry_grad is None and id(t) not in rec.cleared else "any"
+            if p.entry_grad is not None and getattr(rec.holder(p.entry_grad_data), "id", None) in read:
+                rule = "read"  # the step read the .grad it came with: a replay reads the one there is
             grads.append((t, rec.value_of(g.data)))
             fresh.append(g)
         checks.append((t, p.data, p.requires_grad, rule, p.entry_grad, p.entry_grad_data))

@@ -26,6 +26,7 @@ parameters' .grad, and return copies of the returned values. `str(plan)` prints 
 import collections
 import functools
 import sys
+import weakref
 
 import numpy as np
 
@@ -48,7 +49,9 @@ class Plan:
             (tensor is a parameter, or the index of an argument tensor).
         clears: parameters whose .grad the step sets to None.
         checks: what must hold before a replay: (tensor, its array, requires_grad, rule,
-            grad, grad array), rule "none" (.grad must be None), "same" (.grad must be that
+            grad, grad array), rule "read" (the step reads the .grad it comes with: one of
+            that shape and type must be there, copied into the array the trace read), "none"
+            (.grad must be None), "same" (.grad must be that
             tensor on that array) or "any".
         input_tensor: per input, whether it came in as a Tensor (else a numpy array).
         title: what `str(plan)` starts with.
@@ -118,6 +121,13 @@ class Plan:
         rec, outputs, grads, input_tensor, pool = self._pending
         give_back_memory()
         self._layout()
+        self.grads_read = [(t, grad_data) for t, _, _, rule, _, grad_data in self.checks if rule == "read"]
+        reading = {id(t) for t, _ in self.grads_read}
+        for t, v in grads:  # a parameter's new .grad: the same buffer in every plan of the function
+            block = self._block_of.get(v.root.id)    # (unless the step reads the .grad it came with)
+            if isinstance(t, Tensor) and id(t) not in reading and v.is_whole and block is not None \
+                    and not block[4] and block[0] is None:
+                pool.provide_grad(t, block)
         for b in self._blocks:
             if b[4]:
                 pool.provide(b)
@@ -144,6 +154,10 @@ class Plan:
                 return f"a parameter of shape {data.shape} has a .grad now (the trace had none)"
             if rule == "same" and (t._grad is not grad or grad.data is not grad_data):
                 return f"the .grad of a parameter of shape {data.shape} is another tensor than at the trace"
+            if rule == "read" and (t._grad is None or t._grad.data.shape != grad_data.shape
+                                   or t._grad.data.dtype != grad_data.dtype):
+                return f"the step reads the .grad of a parameter of shape {data.shape}, which has none now " \
+                       f"or one of another shape or type"
         return None
 
     def run(self, leaves):
@@ -152,6 +166,9 @@ class Plan:
             self._materialize()
         for (buf, is_tensor), leaf in zip(self.inputs, leaves):
             np.copyto(buf, leaf.data if is_tensor else leaf)
+        for t, grad_data in self.grads_read:  # the .grad there is now, where the trace read one
+            if t._grad.data is not grad_data:
+                np.copyto(grad_data, t._grad.data)
         state = creation.generator().bit_generator.state if self.random and self.guards else None
         try:
             for step in self._steps:
@@ -605,17 +622,27 @@ _trim = None
 
 
 class BufferPool:
-    """The arena the plans of one compiled function share (they never run at once): grown
-    when a plan needs more (the plans bound to the old one keep it)."""
+    """The memory the plans of one compiled function share (they never run at once): the
+    arena, grown when a plan needs more (the plans bound to the old one keep it), and one
+    buffer per parameter for its new .grad, which every plan's replay rebinds (as one plan's
+    replays do: a .grad kept from an earlier call sees the later call's values)."""
 
     def __init__(self):
         self.raw, self.start, self.nbytes = None, 0, -1
+        self.grads = {}  # id(parameter) -> (weak reference to it, its buffer)
 
     def provide(self, arena):
         if arena[3] > self.nbytes:
             self.raw = np.empty(arena[3] + ALIGN, np.uint8)
             self.start, self.nbytes = -self.raw.ctypes.data % ALIGN, arena[3]
         arena[0], arena[1] = self.raw, self.start
+
+    def provide_grad(self, param, block):
+        ref, raw = self.grads.get(id(param), (None, None))
+        if ref is None or ref() is not param or raw.nbytes != block[3] + ALIGN:
+            raw = np.empty(block[3] + ALIGN, np.uint8)
+            self.grads[id(param)] = (weakref.ref(param), raw)
+        block[0], block[1] = raw, -raw.ctypes.data % ALIGN
 
 
 # ------------------------------------------------------------------ 4. steps
