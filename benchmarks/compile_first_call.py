@@ -6,12 +6,15 @@
 The step is forward, cross-entropy, backward and clip_grad_norm_ (the compiled part of the
 char-RNN's training step). Prints the median eager step, then for fresh compiled functions the
 tracing call (the first: it runs eagerly and records) and the first replay (it makes the plan's
-buffers and binds its calls), each as a multiple of the eager step. One BLAS thread unless
-OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) is set.
+buffers and binds its calls), each as a multiple of the eager step; then, untimed, the peak of
+memory each of them allocates (tracemalloc: numpy's arrays and Python's objects). One BLAS
+thread unless OPENBLAS_NUM_THREADS (or OMP_NUM_THREADS, MKL_NUM_THREADS) is set.
 """
 import argparse
+import gc
 import statistics
 import time
+import tracemalloc
 
 import numpy as np
 
@@ -48,6 +51,17 @@ def seconds(fn, *args):
     return time.perf_counter() - start
 
 
+def peak_mb(fn, *args):
+    """The most memory fn(*args) had allocated at once, above what was allocated before, in MB."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        fn(*args)
+        return tracemalloc.get_traced_memory()[1] / 1e6
+    finally:
+        tracemalloc.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", choices=sorted(CONFIGS), default="small")
@@ -74,6 +88,11 @@ def main():
     print(f"  tracing call   {trace * 1e3:8.1f} ms = {trace / step:.2f} eager steps")
     print(f"  first replay   {first * 1e3:8.1f} ms = {first / step:.2f} eager steps (buffers made, calls bound)")
     print(f"  replay         {replay * 1e3:8.1f} ms = {replay / step:.2f} eager steps")
+    compiled = mg.compile(make_step(layers, hidden))
+    eager_peak, trace_peak = peak_mb(eager, x, y), peak_mb(compiled, x, y)
+    first_peak, replay_peak = peak_mb(compiled, x, y), peak_mb(compiled, x, y)
+    print(f"  peak memory allocated (tracemalloc): eager step {eager_peak:.1f} MB, tracing call "
+          f"{trace_peak:.1f} MB, first replay {first_peak:.1f} MB, replay {replay_peak:.1f} MB")
 
 
 if __name__ == "__main__":

@@ -127,6 +127,18 @@ def summary(results, configs, budget):
                                   f" numpy_manual's")
                 if ratios:
                     lines.append(f"{mine} on {config}: " + ", ".join(ratios))
+        fastest = {k: statistics.median(_fastest(r) for r in runs) for k, runs in results.items()
+                   if runs and all("sec_per_step_min" in r for r in runs)}
+        if fastest:
+            lines.append("fastest steps (the median over runs of each run's fastest step: steadier when "
+                         "the machine is busy):")
+        for mine in ("minigrad", "minigrad_compiled", INEXACT):
+            for config in configs:
+                ratios = [f"{fastest[config, mine] / fastest[config, other]:.2f}x {other}"
+                          for other in ("numpy_manual", "torch_cells", "torch_fused")
+                          if (config, mine) in fastest and (config, other) in fastest]
+                if ratios:
+                    lines.append(f"  {mine} on {config}: {fastest[config, mine]:,.0f} chars/s, " + ", ".join(ratios))
     checked = ("loss_first",) if budget else ("loss_first", "loss_last")  # a budget's runs differ in length
     for config in configs:
         losses = {tuple(r[k] for k in checked) for i in impls if i != INEXACT for r in results.get((config, i), [])}
@@ -139,6 +151,11 @@ def summary(results, configs, budget):
             lines.append(f"{config}: {INEXACT} gave {', '.join(checked)} = {', '.join(map(str, inexact))} "
                          f"(sums in another order: equal to the others up to rounding)")
     return "\n".join(lines)
+
+
+def _fastest(result):
+    """chars/s of a run's fastest timed step."""
+    return result["chars_per_s"] * result["sec_per_step_median"] / result["sec_per_step_min"]
 
 
 def main():

@@ -28,6 +28,11 @@ def test_summary_gives_medians_ranges_and_ratios():
     assert "minigrad on small: 0.75x numpy_manual, peak RSS 1.18x numpy_manual's" in text
     assert "minigrad_compiled on small: 0.90x numpy_manual, peak RSS 1.00x numpy_manual's" in text
     assert "minigrad_compiled on medium: 1.10x numpy_manual, peak RSS 1.05x numpy_manual's" in text
+    assert "fastest steps" not in text  # (results without step times)
+    timed = {k: [dict(r, sec_per_step_median=2.0, sec_per_step_min=1.0 if k[1] == "numpy_manual" else 1.6)
+                 for r in runs] for k, runs in results.items()}
+    text = vs_peers.summary(timed, ["small", "medium"], budget=False)
+    assert "  minigrad_compiled on small: 112 chars/s, 0.56x numpy_manual" in text  # 90 * 2 / 1.6; 100 * 2
     assert "every run gave loss_first, loss_last = (4.41069, 3.03192)" in text and "WARNING" not in text
 
 
