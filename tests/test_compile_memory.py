@@ -96,16 +96,16 @@ def test_the_trace_leaves_an_earlier_graph_as_it_was():
     eq(w.grad.data, expected)
 
 
-def _stacked_step(w, write_after=False, reuse_after=True):
+def _stacked_step(w, write_after=None, reuse_after=True):
     """hs_t = tanh(x_t @ w) stacked into out; loss from out (and, if reuse_after, hs again)."""
     def step(x):
         hs = [mg.tensor(x[t]) @ w for t in range(5)]
         if reuse_after:
             hs = [h.tanh() for h in hs]  # (Tanh's backward reads its output: the pieces live on)
         out = mg.stack(hs)
-        if write_after:
-            with mg.no_grad():
-                hs[0].data += 1.0        # a piece changed after the join: the join must copy
+        if write_after is not None:      # a piece, or the result, changed after the join:
+            with mg.no_grad():           # the join must copy
+                (hs[0] if write_after == "piece" else out).data[0] += 1.0
         loss = (out * out).sum() + hs[0].sum()
         w.grad = None
         loss.backward()
@@ -114,7 +114,8 @@ def _stacked_step(w, write_after=False, reuse_after=True):
 
 
 @pytest.mark.parametrize("write_after, reuse_after, joined_in_place",
-                         [(False, True, True), (True, True, False), (False, False, False)])
+                         [(None, True, True), ("piece", True, False), ("result", True, False),
+                          (None, False, False)])
 def test_a_join_whose_pieces_live_on_is_made_in_place(write_after, reuse_after, joined_in_place):
     w = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
     step = _stacked_step(w, write_after, reuse_after)

@@ -441,11 +441,12 @@ def _joined_in_place(program, rec, protected):
     """The program without the copy of each np.stack(pieces) and np.concatenate(pieces) along
     the first axis whose pieces can be made in their place: the result C-ordered, each piece a
     whole C-ordered result of a call (a temp) of the result's type, joined once, not returned,
-    and written by no call after the join. The pieces' values become views of the result, at
-    their offsets in it (each piece a block of contiguous memory, as its own buffer was), so
-    the call that makes a piece writes it into the result, and the join has nothing left to
-    do: the same numbers, one copy of the pieces fewer, and the pieces and their join no
-    longer in memory twice (an LSTM layer's stacked outputs, which backward reads again).
+    and neither the pieces nor the result written by a call after the join. The pieces' values
+    become views of the result, at their offsets in it (each piece a block of contiguous
+    memory, as its own buffer was), so the call that makes a piece writes it into the result,
+    and the join has nothing left to do: the same numbers, one copy of the pieces fewer, and
+    the pieces and their join no longer in memory twice (an LSTM layer's stacked outputs,
+    which backward reads again).
     Only joins whose pieces are used after the join: the result's bytes are taken from the
     first piece on, and for pieces that die at the join (the gate gradients stacked for the
     input weights' gradient) that would hold the last pieces' bytes while the forward's saved
@@ -467,6 +468,8 @@ def _joined_in_place(program, rec, protected):
             continue
         result = instr.fresh[0][1]
         roots = [p.root.id for p in pieces]
+        if last_write.get(result.root.id, -1) > pos:  # (the result changed after the join: not the pieces)
+            continue
         if len(set(roots)) != len(roots) or any(r in joined or r in protected or last_write.get(r, -1) > pos
                                                 or last_use[r] <= pos or not _whole_c_ordered(p)
                                                 or p.dtype != result.dtype or p.root.kind != "temp"
