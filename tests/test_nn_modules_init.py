@@ -9,6 +9,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.nn import functional as F
 from minigrad.nn import init
 
 
@@ -70,6 +71,13 @@ def test_softmax_without_dim_uses_torchs_legacy_choice_and_warns(ndim, dim):
     with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
         nn.LogSoftmax()(mg.tensor(x))
     assert repr(nn.Softmax()) == "Softmax(dim=None)"
+    with pytest.warns(UserWarning, match="Implicit dimension choice for softmax"):  # F.softmax(x): the same
+        np.testing.assert_allclose(F.softmax(mg.tensor(x)).data, _softmax_np(x, dim), rtol=1e-12)
+    with pytest.warns(UserWarning, match="Implicit dimension choice for log_softmax"):
+        np.testing.assert_allclose(F.log_softmax(mg.tensor(x)).data, np.log(_softmax_np(x, dim)), rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a given dim: no warning
+        np.testing.assert_allclose(F.softmax(mg.tensor(x), dim=-1).data, _softmax_np(x, -1), rtol=1e-12)
 
 
 def test_activation_modules():

@@ -120,6 +120,8 @@ def test_flatten_and_implicit_softmax_dim_match_torch():
             np.testing.assert_allclose(nn.Softmax()(mg.tensor(y)).data, torch.nn.Softmax()(torch.tensor(y)).numpy())
             np.testing.assert_allclose(nn.LogSoftmax()(mg.tensor(y)).data,
                                        torch.nn.LogSoftmax()(torch.tensor(y)).numpy())
+            np.testing.assert_allclose(F.softmax(mg.tensor(y)).data, TF.softmax(torch.tensor(y)).numpy())
+            np.testing.assert_allclose(F.log_softmax(mg.tensor(y)).data, TF.log_softmax(torch.tensor(y)).numpy())
 
 
 def test_gains_and_fans_match_torch():
@@ -138,7 +140,10 @@ def test_gains_and_fans_match_torch():
     ("orthogonal_", {"gain": 1.5})])
 @pytest.mark.parametrize("shape", [(300, 200), (40, 30, 5)])
 def test_init_spreads_match_torch(name, kwargs, shape):
-    """Different generators, so the samples differ; their std and range agree."""
+    """Different generators, so the samples differ; their std and range agree (both seeded: two
+    unseeded samples of 6,000 differ in std by more than 3% about once in fifty)."""
+    mg.manual_seed(0)
+    torch.manual_seed(0)
     ours = getattr(init, name)(mg.zeros(*shape, dtype=mg.float64), **kwargs).data
     theirs = getattr(torch.nn.init, name)(torch.zeros(shape, dtype=torch.float64), **kwargs).numpy()
     assert ours.std() == pytest.approx(theirs.std(), rel=0.03)

@@ -4,9 +4,32 @@ import warnings
 import numpy as np
 
 from minigrad.creation import generator
-from minigrad.functional_ops import log_softmax, relu, sigmoid, softmax, tanh  # noqa: F401  (torch.nn.functional has them too)
+from minigrad.functional_ops import relu, sigmoid, tanh  # noqa: F401  (torch.nn.functional has them too)
 from minigrad.ops import CrossEntropy, GetItem
 from minigrad.tensor import Tensor
+
+
+def softmax(input, dim=None):
+    """exp(x) / sum exp(x) along `dim`, as torch.nn.functional.softmax (without dim: PyTorch's
+    deprecated implicit choice, with its warning; see `implicit_softmax_dim`)."""
+    x = _tensor(input, "softmax")
+    return x.softmax(dim=implicit_softmax_dim(dim, x.ndim, "softmax"))
+
+
+def log_softmax(input, dim=None):
+    """x - logsumexp(x) along `dim`, as torch.nn.functional.log_softmax (dim as in `softmax`)."""
+    x = _tensor(input, "log_softmax")
+    return x.log_softmax(dim=implicit_softmax_dim(dim, x.ndim, "log_softmax"))
+
+
+def implicit_softmax_dim(dim, ndim, name):
+    """PyTorch's legacy choice when no dim is given: 0 for 0-, 1- and 3-d inputs, else 1 (warned:
+    for a (T, B, V) input that is the time axis, not the last one)."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
+                  f"Change the call to include dim=X as an argument.", stacklevel=3)
+    return 0 if ndim in (0, 1, 3) else 1
 
 
 def _tensor(x, op):

@@ -1,6 +1,5 @@
 """Layers: Linear, Embedding, Dropout, Identity, Flatten and activation modules (as in torch.nn)."""
 import math
-import warnings
 
 import numpy as np
 
@@ -105,15 +104,6 @@ def _dim(dim, ndim, op):
     return dim % ndim
 
 
-def _softmax_dim(dim, ndim, name):
-    """PyTorch's legacy choice when no dim is given: 0 for 0-, 1- and 3-d inputs, else 1 (warned)."""
-    if dim is not None:
-        return dim
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. "
-                  f"Change the call to include dim=X as an argument.", stacklevel=3)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
 class Softmax(Module):
     """y_i = e^{x_i} / sum_j e^{x_j} along `dim`."""
 
@@ -122,7 +112,7 @@ class Softmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return F.softmax(x, dim=_softmax_dim(self.dim, x.ndim, "softmax"))
+        return F.softmax(x, dim=F.implicit_softmax_dim(self.dim, x.ndim, "softmax"))
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -136,7 +126,7 @@ class LogSoftmax(Module):
         self.dim = dim
 
     def forward(self, x):
-        return F.log_softmax(x, dim=_softmax_dim(self.dim, x.ndim, "log_softmax"))
+        return F.log_softmax(x, dim=F.implicit_softmax_dim(self.dim, x.ndim, "log_softmax"))
 
     def extra_repr(self):
         return f"dim={self.dim}"
