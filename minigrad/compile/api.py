@@ -23,7 +23,8 @@ What a replay does and does not do (as tinygrad's TinyJit and jax.jit):
     step(x, y, model.training), or a second compiled function), hyperparameters, lists. Python
     values computed from tensors are refused in the step's own code (CompileError: read them
     after the call) and guarded inside minigrad (a changed answer traces again).
-  * Returned tensors are new tensors holding copies of the values, without a graph. After
+  * Returned tensors are new tensors holding copies of the values, without a graph (the
+    tracing call's too, so every call returns the same kind of result). After
     the call, parameters' .grad are tensors on the plan's gradient buffers (the next call
     writes into the same buffers).
   * Random numbers come from minigrad's generator, drawn again at each replay in eager's
@@ -272,11 +273,13 @@ def _outputs(rec, obj):
 
 
 def _plain_result(obj):
-    """fn's result with traced arrays in it made plain (Tensors in place)."""
+    """fn's result as a replay returns it: tensors new, without a graph, holding copies of the
+    values (and arrays plain)."""
     if isinstance(obj, Tensor):
-        if isinstance(obj.data, Traced):
-            obj.data = np.ndarray.view(obj.data, np.ndarray)
-        return obj
+        data = obj.data
+        t = Tensor(np.array(np.ndarray.view(data, np.ndarray) if isinstance(data, Traced) else data, copy=True))
+        t.name = obj.name
+        return t
     if isinstance(obj, Traced):
         return np.ndarray.view(obj, np.ndarray)
     t = type(obj)
