@@ -140,7 +140,7 @@ class Plan:
         self.outputs = _bind_outputs(outputs, self._array)
         self._steps = _grouped([self._step(instr) for instr in self.program], self.program)
         rec.release({root.id for root in rec.roots if not _planned(root)})
-        self._pending = None
+        self._pending = self._bound = None  # (the bound calls hold the arrays they use)
 
     # ---------------------------------------------------------------- replay
     def check(self, leaves):
