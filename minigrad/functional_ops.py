@@ -2,7 +2,8 @@
 
 Made from the list of ops (minigrad/ops/__init__.py: OPS), one per named line, plus the few
 functions that are not ops (argmax and argmin have no gradient; clip is clamp's other name).
-nn.functional re-exports the ones torch.nn.functional has too (tanh, softmax, ...).
+nn.functional re-exports the ones torch.nn.functional has too (tanh, sigmoid, relu); its softmax
+and log_softmax are its own, as torch's: without dim they take PyTorch's implicit one.
 """
 from minigrad.ops import OPS
 from minigrad.tensor import Tensor
