@@ -117,28 +117,13 @@ def summary(results, configs, budget):
         lines.append(f"| {impl} | " + " | ".join(cells) + " |")
     if not budget:
         lines.append("")
-        for mine in ("minigrad", "minigrad_compiled", INEXACT):
-            for config in configs:
-                ratios = [f"{medians[config, mine] / medians[config, other]:.2f}x {other}"
-                          for other in ("numpy_manual", "torch_cells", "torch_fused")
-                          if (config, mine) in medians and (config, other) in medians]
-                if (config, mine) in rss_medians and (config, "numpy_manual") in rss_medians:
-                    ratios.append(f"peak RSS {rss_medians[config, mine] / rss_medians[config, 'numpy_manual']:.2f}x"
-                                  f" numpy_manual's")
-                if ratios:
-                    lines.append(f"{mine} on {config}: " + ", ".join(ratios))
+        lines += _ratios(medians, configs, rss_medians)
         fastest = {k: statistics.median(_fastest(r) for r in runs) for k, runs in results.items()
                    if runs and all("sec_per_step_min" in r for r in runs)}
         if fastest:
             lines.append("fastest steps (the median over runs of each run's fastest step: steadier when "
                          "the machine is busy):")
-        for mine in ("minigrad", "minigrad_compiled", INEXACT):
-            for config in configs:
-                ratios = [f"{fastest[config, mine] / fastest[config, other]:.2f}x {other}"
-                          for other in ("numpy_manual", "torch_cells", "torch_fused")
-                          if (config, mine) in fastest and (config, other) in fastest]
-                if ratios:
-                    lines.append(f"  {mine} on {config}: {fastest[config, mine]:,.0f} chars/s, " + ", ".join(ratios))
+            lines += _ratios(fastest, configs)
     checked = ("loss_first",) if budget else ("loss_first", "loss_last")  # a budget's runs differ in length
     for config in configs:
         losses = {tuple(r[k] for k in checked) for i in impls if i != INEXACT for r in results.get((config, i), [])}
@@ -151,6 +136,25 @@ def summary(results, configs, budget):
             lines.append(f"{config}: {INEXACT} gave {', '.join(checked)} = {', '.join(map(str, inexact))} "
                          f"(sums in another order: equal to the others up to rounding)")
     return "\n".join(lines)
+
+
+def _ratios(speeds, configs, rss=None):
+    """One line per minigrad impl and config: its speed against the peers' (and its peak RSS
+    against numpy's, given `rss`); with the speed itself when `rss` is None."""
+    lines = []
+    for mine in ("minigrad", "minigrad_compiled", INEXACT):
+        for config in configs:
+            if (config, mine) not in speeds:
+                continue
+            ratios = [f"{speeds[config, mine] / speeds[config, other]:.2f}x {other}"
+                      for other in ("numpy_manual", "torch_cells", "torch_fused") if (config, other) in speeds]
+            if rss is None:
+                ratios.insert(0, f"{speeds[config, mine]:,.0f} chars/s")
+            elif (config, mine) in rss and (config, "numpy_manual") in rss:
+                ratios.append(f"peak RSS {rss[config, mine] / rss[config, 'numpy_manual']:.2f}x numpy_manual's")
+            if len(ratios) > (rss is None):
+                lines.append(f"{'  ' if rss is None else ''}{mine} on {config}: " + ", ".join(ratios))
+    return lines
 
 
 def _fastest(result):
