@@ -492,12 +492,10 @@ class Recorder:
             s = entry[1]()
             if s is not None:
                 return s
-        s = Tensor.__new__(Tensor)
         dtype = t.data.dtype  # (no numpy function: they are the recorder's while it traces)
-        s.data = np.ndarray(t.data.shape, dtype, buffer=bytes(dtype.itemsize), strides=(0,) * t.data.ndim)
-        s._grad = s._hooks = s._g = None
+        s = Tensor(np.ndarray(t.data.shape, dtype, buffer=bytes(dtype.itemsize), strides=(0,) * t.data.ndim))
         s.requires_grad, s.grad_fn, s.output_nr = t.requires_grad, t.grad_fn, t.output_nr
-        s.name, s.scope, s._retain, s._modified_at = t.name, t.scope, False, t._modified_at
+        s.name, s.scope, s._modified_at = t.name, t.scope, t._modified_at
         self._stand_ins[id(t)] = (weakref.ref(t), weakref.ref(s))  # (s lives as long as a node has it)
         return s
 
