@@ -6,6 +6,7 @@ compared with assert_array_equal: the first compiled call traces (and is eager),
 replay the plan.
 """
 import gc
+import warnings
 import math
 
 import numpy as np
@@ -380,6 +381,7 @@ def test_a_grad_cleared_after_the_first_use_still_depends_on_the_calls_grad():
 
 
 # ---------------------------------------------------------------- signatures and the cache
+@pytest.mark.filterwarnings("ignore:mg.compile.*runs no backward")  # (a forward-only step, on purpose)
 def test_new_signature_traces_again_and_cache_keeps_several():
     w = mg.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
     calls = []
@@ -412,8 +414,11 @@ def test_returned_values_are_copies_without_a_graph_from_every_call():
         return y, y.sum()
 
     fn = mg.compile(step)
-    y1, s1 = fn(np.array([1.0, 2.0, 3.0]))
-    y2, s2 = fn(np.array([4.0, 5.0, 6.0]))
+    with pytest.warns(UserWarning, match=r"returns a tensor that requires grad \(shape \[3\]\) and runs no backward"):
+        y1, s1 = fn(np.array([1.0, 2.0, 3.0]))  # (told once, at the trace)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y2, s2 = fn(np.array([4.0, 5.0, 6.0]))
     y3, _ = fn(np.array([7.0, 8.0, 9.0]))
     eq(y1.data, [1.0, 2.0, 3.0])
     eq(y2.data, [4.0, 5.0, 6.0])
@@ -674,6 +679,7 @@ def test_an_optimizer_step_inside_is_refused():
         mg.compile(step)(np.ones((1, 2), np.float32))
 
 
+@pytest.mark.filterwarnings("ignore:mg.compile.*runs no backward")  # (a forward-only step, on purpose)
 def test_a_compiled_method_and_grad_mode_in_the_signature():
     class Model:
         def __init__(self):
@@ -738,3 +744,28 @@ def test_a_guarded_branch_in_minigrad_traces_the_other_branch():
         eq(fn(x, t).data, expected)
         eq(w.grad.data, expected_grad)
     assert fn.traces == 3 and fn.replays == 2  # [0, -100] and [3, 1] take the other branch: traced
+
+
+def test_a_compiled_module_that_returns_a_graph_says_backward_after_the_call_cannot_work():
+    """torch.compile(model) keeps autograd; mg.compile compiles whole steps: compiling a model and
+    calling backward() on its output is warned about at the trace, naming the module and the fix."""
+    layer = nn.Linear(3, 2)
+    fn = mg.compile(layer)
+    with pytest.warns(UserWarning, match=r"Linear returns a tensor that requires grad .* call it under mg.no_grad"):
+        out = fn(mg.randn(4, 3))
+    assert out.grad_fn is None and not out.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        out.sum().backward()
+    assert "plan of Linear for" in str(fn.plan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with mg.no_grad():  # inference: nothing to warn about
+            eq(fn(mg.tensor(np.ones((4, 3), np.float32))).data, layer(mg.tensor(np.ones((4, 3), np.float32))).data)
+
+        def step(x):  # a training step: it runs backward itself
+            layer.zero_grad()
+            loss = layer(x).sum()
+            loss.backward()
+            return loss
+        mg.compile(step)(mg.randn(4, 3))
+

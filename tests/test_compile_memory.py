@@ -77,6 +77,7 @@ def test_the_tracing_call_keeps_only_what_backward_saved():
     eq(fn(2 * x).data, step(2 * x).data)
 
 
+@pytest.mark.filterwarnings("ignore:mg.compile.*runs no backward")  # (a forward-only step, on purpose)
 def test_the_trace_leaves_an_earlier_graph_as_it_was():
     w = mg.tensor(np.ones(3), requires_grad=True)
 
@@ -346,6 +347,7 @@ def test_few_products_or_an_operand_the_step_writes_are_not_copied():
     assert sum(i.fn is np.matmul for i in fn.plan.program) == 6
 
 
+@pytest.mark.filterwarnings("ignore:mg.compile.*runs no backward")  # (a forward-only step, on purpose)
 def test_a_matmul_of_a_constant_that_is_not_one_hot_stays_a_product():
     w = mg.tensor(np.ones((4, 3), np.float32), requires_grad=True)
 

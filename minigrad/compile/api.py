@@ -26,7 +26,10 @@ What a replay does and does not do (as tinygrad's TinyJit and jax.jit):
   * Returned tensors are new tensors holding copies of the values, without a graph (the
     tracing call's too, so every call returns the same kind of result). After
     the call, parameters' .grad are tensors on the plan's gradient buffers (the next call
-    writes into the same buffers).
+    writes into the same buffers). So backward() belongs inside the step: torch.compile(model)
+    keeps autograd through the compiled module, mg.compile does not, and a step that returns
+    a tensor requiring grad without running backward() is warned about when it is traced
+    (mg.compile(model) then loss.backward() after the call; under mg.no_grad() it is quiet).
   * Random numbers come from minigrad's generator, drawn again at each replay in eager's
     order (dropout, mg.rand, mg.randn); other generators' draws are baked in as constants.
   * Not supported yet (CompileError): register_hook, retain_grad, mg.retain_grads(),
@@ -86,6 +89,7 @@ class Compiled:
             raise TypeError(f"mg.compile: expected a function, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
         self.fn, self.cache_size, self.reuse_buffers, self.exact = fn, cache_size, reuse_buffers, bool(exact)
+        self._name = getattr(fn, "__qualname__", None) or type(fn).__name__  # (a module has no __name__)
         self.plans = collections.OrderedDict()
         self.pool = BufferPool()  # the buffers the plans' temps share (one plan runs at a time)
         self.plan = None
@@ -120,7 +124,7 @@ class Compiled:
         self.retraced[key] += 1
         self.reasons[key] = reason
         if self.retraced[key] == 8:
-            warnings.warn(f"mg.compile: {self.__name__} was traced again 8 times for one signature; the "
+            warnings.warn(f"mg.compile: {self._name} was traced again 8 times for one signature; the "
                           f"last time because {reason}. Each trace runs eagerly, so this is no faster "
                           f"than not compiling", RuntimeWarning, stacklevel=3)
 
@@ -160,6 +164,8 @@ class Compiled:
             targs, tkwargs = _unflatten(spec, traced)
             result = self.fn(*targs, **tkwargs)
             outputs = _outputs(rec, result)
+            if not rec.backward_ran:
+                _warn_if_graph_returned(self._name, result)
             grads, clears, checks, fresh_grads = _grads(rec, leaves)
             if rec.restore():
                 raise CompileError("mg.compile: the step replaced a tensor's .data array; a replay would "
@@ -167,7 +173,7 @@ class Compiled:
         for t in fresh_grads:  # the eager results of this call: plain arrays again
             t.data = np.ndarray.view(t.data, np.ndarray)
         result = _plain_result(result)
-        title = f"mg.compile plan of {getattr(self.fn, '__qualname__', repr(self.fn))} for {_describe_key(key)}"
+        title = f"mg.compile plan of {self._name} for {_describe_key(key)}"
         plan = Plan(rec, outputs, grads, clears, checks, [isinstance(leaf, Tensor) for leaf in leaves], title,
                     reuse=self.reuse_buffers, pool=self.pool, exact=self.exact)
         self.plans[key] = plan
@@ -270,6 +276,30 @@ def _outputs(rec, obj):
         raise CompileError(f"mg.compile: the step returned a {t.__name__}; return tensors and arrays in "
                            f"plain tuples, lists and dicts")
     return ("const", obj)
+
+
+def _warn_if_graph_returned(name, result):
+    """Warn once per trace when fn returns a tensor with a graph but runs no backward(): what
+    torch.compile(model) users do, then call backward() on the output, which has no graph here."""
+    shapes = [list(t.shape) for t in _tensors(result) if t.requires_grad]
+    if shapes:
+        warnings.warn(f"mg.compile: {name} returns a tensor that requires grad (shape {shapes[0]}) and runs no "
+                      f"backward(). Compiled calls return values without a graph, so a backward() after the "
+                      f"call cannot reach the parameters (torch.compile keeps autograd through a compiled "
+                      f"module; mg.compile compiles whole steps). For training, call loss.backward() inside "
+                      f"the compiled function (as examples/char_rnn.py does); for inference, call it under "
+                      f"mg.no_grad()", UserWarning, stacklevel=5)
+
+
+def _tensors(obj):
+    if isinstance(obj, Tensor):
+        yield obj
+    elif type(obj) in (tuple, list):
+        for o in obj:
+            yield from _tensors(o)
+    elif type(obj) is dict:
+        for o in obj.values():
+            yield from _tensors(o)
 
 
 def _plain_result(obj):
