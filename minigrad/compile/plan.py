@@ -141,6 +141,8 @@ class Plan:
         self._steps = _grouped([self._step(instr) for instr in self.program], self.program)
         rec.release({root.id for root in rec.roots if not _planned(root)})
         self._pending = self._bound = None  # (the bound calls hold the arrays they use)
+        give_back_memory()  # (the trace's arrays just let go of: before the first replay touches
+                            # the new buffers, so the two are not resident at once)
 
     # ---------------------------------------------------------------- replay
     def check(self, leaves):
