@@ -361,3 +361,39 @@ def test_a_matmul_of_a_constant_that_is_not_one_hot_stays_a_product():
     fn(x)
     eq(fn(x).data, 30.0)
     assert _gathers(fn.plan) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_python_numbers_beside_a_float_array_are_bound_as_arrays_of_its_type_with_eagers_numbers(dtype):
+    w = mg.tensor(np.linspace(-2, 2, 12).astype(dtype), requires_grad=True)
+
+    def step(x):
+        w.grad = None
+        y = ((mg.tensor(x) * w) * 0.1 + 1) / 3 - 2 ** 0.5  # 0.1 and 2 ** 0.5: not exact in either type
+        y = y.sigmoid() + y.tanh()  # (their numpy: 1 / (1 + exp(-x)), 1 - y * y)
+        (y * y).sum().backward()
+        return y
+
+    fn = mg.compile(step)
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        x = rng.standard_normal(12).astype(dtype)
+        got, grad = fn(x).data, w.grad.data.copy()
+        eq(got, step(x).data)
+        eq(grad, w.grad.data)
+    ufunc_args = [a for s in fn.plan.steps if isinstance(s, functools.partial) and isinstance(s.func, np.ufunc)
+                  for a in s.args]
+    assert not [a for a in ufunc_args if type(a) in (int, float)]
+    assert sum(isinstance(a, np.ndarray) and a.ndim == 0 and a.dtype == dtype for a in ufunc_args) >= 2
+
+
+def test_a_python_number_the_arrays_type_cannot_hold_stays_a_number_and_numpy_still_warns():
+    def step(x):  # numpy code in the step, on its argument
+        return np.add(np.multiply(x, 2), 1e39)  # 1e39 is beyond float32: numpy casts it to inf, and warns
+
+    fn = mg.compile(step)
+    for _ in range(3):
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            out = fn(np.ones(3, np.float32))
+        eq(out, np.full(3, np.inf, np.float32))
+    assert fn.replays == 2
