@@ -2,6 +2,10 @@
 
     trace.py   the traced array and the recorder: one eager call, every numpy call written down
     plan.py    the program: live calls, refills, buffers (reused by liveness), bound steps
+    rules.py   planner rules with eager's numbers: one-hot products as gathers, C-ordered
+               copies of shared transposed operands, joins made in place
+    sums.py    exact=False's rule: a recurrent weight's per-step gradients as one product
+    listing.py the printed plan
     api.py     mg.compile: signatures, the cache of plans, tracing and replaying
 
 Start with api.py's docstring for what a compiled step does, then trace.py for how.

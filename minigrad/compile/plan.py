@@ -1,10 +1,10 @@
 """The plan: the recorded numpy calls of one traced call, as a flat program over buffers made
 once, that a later call with the same signature replays.
 
-From the recording (trace.py) to the program, in four steps (and rules between 2 and 3: a
-C-ordered copy of a transposed matmul operand many products share, `_contiguous_operands`;
-joins along the first axis whose pieces are made in their place, `_joined_in_place`; with
-exact=False, a recurrent weight's per-step gradient products summed as one, sums.py):
+From the recording (trace.py) to the program, in four steps (and between 2 and 3 the rules of
+rules.py: a one-hot product as a gather, a C-ordered copy of a transposed operand many products
+share, joins made in place; with exact=False also sums.py's: a recurrent weight's per-step
+gradient products summed as one). listing.py prints the result:
 
   1. Keep what matters: a call is kept if it draws random numbers, checks a guard, writes into
      memory that outlives the call (a parameter's .grad, say), or makes a value that a kept
@@ -31,6 +31,8 @@ import weakref
 import numpy as np
 
 from minigrad import creation
+from minigrad.compile.listing import describe, plan_stats, root_names, size_text
+from minigrad.compile.rules import contiguous_operands, joined_in_place, one_hot_roots
 from minigrad.compile.sums import summed_products
 from minigrad.compile.trace import GuardFailed, Instr, Ref, _same, cyclic_gc_paused
 from minigrad.tensor import Tensor
@@ -69,14 +71,14 @@ class Plan:
         if not exact:  # rules that add in another order than eager (sums.py)
             program = summed_products(program, rec)
         self.program = program
-        self._names = _names(rec, checks)
-        self._one_hot = _one_hot_roots(program)
+        self._names = root_names(rec, checks)
+        self._one_hot = one_hot_roots(program)
         for instr in program:  # a product that may become a gather reads the indices then: live till there
             if instr.fn is np.matmul and instr.args and type(instr.args[0]) is Ref \
                     and instr.args[0].value.root.id in self._one_hot:
                 instr.reads.append(self._one_hot[instr.args[0].value.root.id])
-        program = _contiguous_operands(program, rec)
-        program = self.program = _joined_in_place(program, rec, protected)
+        program = contiguous_operands(program, rec)
+        program = self.program = joined_in_place(program, rec, protected)
         self.random = any(i.kind == "random" for i in program)
         self.guards = sum(i.kind == "guard" for i in program)
         # where the buffers go is worked out, the buffers made and the calls bound to them at
@@ -95,7 +97,7 @@ class Plan:
         if self._blocks is None:
             rec, protected, reuse = self._layout_args
             self._blocks, self._block_of = _allocate(self.program, rec, protected, reuse)
-            self._stats = _stats(rec, self.program, self._blocks, self._names)
+            self._stats = plan_stats(rec, self.program, self._blocks, self._names)
             self._layout_args = None
         return self._block_of
 
@@ -286,14 +288,14 @@ class Plan:
             f"  per call: {s['steps']} numpy calls ({s['guards']} guards, {s['random']} random draws, "
             f"{s['refills']} refills), {self._inputs_and_grads[0]} input copies, "
             f"{self._inputs_and_grads[1]} .grad bound",
-            f"  buffers: {s['buffers']} ({_size(s['buffer_bytes'])}) for {s['temps']} results "
-            f"({_size(s['temp_bytes'])} without reuse); inputs {_size(s['input_bytes'])}; "
-            f"external {s['externals']} arrays ({_size(s['external_bytes'])}), constants {s['consts']}",
+            f"  buffers: {s['buffers']} ({size_text(s['buffer_bytes'])}) for {s['temps']} results "
+            f"({size_text(s['temp_bytes'])} without reuse); inputs {size_text(s['input_bytes'])}; "
+            f"external {s['externals']} arrays ({size_text(s['external_bytes'])}), constants {s['consts']}",
             f"  traced from one eager call: {s['ops']} ops (Function.apply), {s['calls']} numpy calls, "
-            f"{s['allocations']} new arrays ({_size(s['allocated_bytes'])})",
+            f"{s['allocations']} new arrays ({size_text(s['allocated_bytes'])})",
         ]
         for pos, instr in enumerate(self.program):
-            lines.append(f"{pos:6d}  " + _describe(instr, self._name))
+            lines.append(f"{pos:6d}  " + describe(instr, self._name))
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -344,171 +346,6 @@ def _refilled(instrs, rec):
             program += refills[pending.pop(0)]
         program.append(instr)
     return program
-
-
-_COPIES = (".astype", ".copy", "np.array", "np.asarray", "np.ascontiguousarray")
-
-
-def _one_hot_roots(program):
-    """{root id: index Value} for the roots that are one-hot by construction: a constant made
-    by np.zeros and written only by one np.put_along_axis of 1 along its last axis (its row n
-    has a single 1, at the index), and a whole-array copy of one (.astype to a number type,
-    .copy, np.array, np.asarray, np.ascontiguousarray: mg.tensor's copy). (A one-hot
-    is known from how it was made, never by looking at its values.)"""
-    writers = collections.defaultdict(list)
-    for instr in program:
-        for v in instr.writes:
-            writers[v.root.id].append(instr)
-    found = {}
-    for instr in program:
-        if instr.kind == "call" and instr.fn is np.put_along_axis and len(instr.args) == 3 \
-                and type(instr.args[0]) is Ref and type(instr.args[1]) is Ref:
-            target, index = instr.args[0].value, instr.args[1].value
-            root, values, axis = target.root, instr.args[2], instr.kwargs.get("axis")
-            ok = root.kind == "const" and target.is_whole and not root.empty and root.snapshot is not None \
-                and not root.snapshot.any() and type(values) in (int, float) and values == 1 \
-                and axis in (-1, len(target.shape) - 1) and set(instr.kwargs) == {"axis"} \
-                and index.shape == target.shape[:-1] + (1,) and index.dtype.kind in "iu" \
-                and all(w is instr or w.kind == "refill" for w in writers[root.id])
-            if ok:
-                found[root.id] = index
-        elif instr.kind == "copy" and instr.label in _COPIES and len(instr.fresh) == 1 \
-                and type(instr.args[0]) is Ref and instr.args[0].value.root.id in found:
-            source, (_, result) = instr.args[0].value, instr.fresh[0]
-            if source.is_whole and result.is_whole and result.dtype.kind in "fiu" \
-                    and result.shape == source.shape and not writers[result.root.id]:
-                found[result.root.id] = found[source.root.id]
-    return found
-
-
-# ------------------------------------------------------------------ 2b. product operands
-MIN_USES = 4  # products sharing one transposed operand that make its copy worth it
-
-
-def _contiguous_operands(program, rec):
-    """The program with one C-ordered copy of each transposed right operand of np.matmul (W.T
-    of an (out, in) weight, in x @ W.T) that several products use and the step never writes:
-    the copy, made where the first product was, feeds them all. BLAS reads a C-ordered
-    operand faster (the LSTM's (32, 128) @ W_hh.T per step: 70 -> 50 us with one BLAS thread,
-    about 2% of the small char-RNN step; with two threads no change was measurable), and gives
-    the same numbers when it packs either layout into the same panels for the same kernel; for some
-    shapes it picks other kernels (OpenBLAS's small-matrix ones: an (8, 64) @ (64, 64) product
-    rounds differently). So it is tried here once, on the operand itself and a left operand of
-    the traced shape, and a product whose bits differ keeps its operand as it was."""
-    written = {v.root.id for instr in program for v in instr.writes}
-    uses = collections.defaultdict(list)
-    for pos, instr in enumerate(program):
-        if instr.fn is np.matmul and instr.kind == "out" and len(instr.args) == 2 and not instr.kwargs \
-                and type(instr.args[0]) is Ref and type(instr.args[1]) is Ref:
-            v = instr.args[1].value
-            if len(v.shape) == 2 and v.root.kind == "external" and v.root.id not in written \
-                    and v.array is not None and v.array.flags.f_contiguous and not v.array.flags.c_contiguous:
-                a = instr.args[0].value.shape
-                uses[(v.root.id, v.offset, v.shape, v.strides, v.dtype, a)].append(pos)  # (a new view each use)
-    copies = {}
-    for positions in uses.values():
-        if len(positions) < MIN_USES:
-            continue
-        operand = program[positions[0]].args[1].value
-        if not _same_product(operand.array, program[positions[0]].args[0].value):
-            continue
-        copy = rec.fresh(np.empty(operand.shape, operand.dtype), label="C-ordered copy")
-        copies[positions[0]] = Instr("call", np.copyto, (Ref(copy), Ref(operand)), {}, [], [operand], [copy],
-                                     "np.copyto", program[positions[0]].errstate)
-        copies[positions[0]].note = f"C-ordered, for {len(positions)} products"
-        for pos in positions:
-            instr = program[pos]
-            view = instr.args[1].value
-            instr.args = (instr.args[0], Ref(copy))
-            instr.reads = [copy if r is view else r for r in instr.reads]
-    if not copies:
-        return program
-    out = []
-    for pos, instr in enumerate(program):
-        if pos in copies:
-            out.append(copies[pos])
-        out.append(instr)
-    return out
-
-
-def _same_product(b, a_value):
-    """Whether BLAS gives a @ b and a @ (C-ordered copy of b) the same bits, on this b and a
-    left operand of the traced shape and type."""
-    a = np.random.default_rng(0).standard_normal(a_value.shape).astype(a_value.dtype)
-    with np.errstate(all="ignore"):
-        return np.array_equal(a @ b, a @ np.ascontiguousarray(b), equal_nan=True)
-
-
-# ------------------------------------------------------------------ 2c. joins made in place
-def _joined_in_place(program, rec, protected):
-    """The program without the copy of each np.stack(pieces) and np.concatenate(pieces) along
-    the first axis whose pieces can be made in their place: the result C-ordered, each piece a
-    whole C-ordered result of a call (a temp) of the result's type, joined once, not returned,
-    and neither the pieces nor the result written by a call after the join. The pieces' values
-    become views of the result, at their offsets in it (each piece a block of contiguous
-    memory, as its own buffer was), so the call that makes a piece writes it into the result,
-    and the join has nothing left to do: the same numbers, one copy of the pieces fewer, and
-    the pieces and their join no longer in memory twice (an LSTM layer's stacked outputs,
-    which backward reads again).
-    Only joins whose pieces are used after the join: the result's bytes are taken from the
-    first piece on, and for pieces that die at the join (the gate gradients stacked for the
-    input weights' gradient) that would hold the last pieces' bytes while the forward's saved
-    values are all still there: measured, a larger arena (11.7 -> 13.0 MB on the small
-    char-RNN step)."""
-    last_write, last_use = {}, {}
-    for pos, instr in enumerate(program):
-        for v in instr.writes:
-            last_write[v.root.id] = pos
-        for v in (*instr.reads, *instr.writes):
-            last_use[v.root.id] = pos
-    by_root = collections.defaultdict(list)
-    for v in rec.values:
-        by_root[v.root.id].append(v)
-    joined, removed = set(), set()
-    for pos, instr in enumerate(program):
-        pieces = _pieces(instr)
-        if pieces is None:
-            continue
-        result = instr.fresh[0][1]
-        roots = [p.root.id for p in pieces]
-        if last_write.get(result.root.id, -1) > pos:  # (the result changed after the join: not the pieces)
-            continue
-        if len(set(roots)) != len(roots) or any(r in joined or r in protected or last_write.get(r, -1) > pos
-                                                or last_use[r] <= pos or not _whole_c_ordered(p)
-                                                or p.dtype != result.dtype or p.root.kind != "temp"
-                                                for r, p in zip(roots, pieces)):
-            continue
-        offset = result.offset
-        for piece in pieces:
-            old = piece.root
-            for v in by_root.pop(old.id):
-                v.root, v.offset, v.is_whole = result.root, offset + v.offset, False
-                by_root[result.root.id].append(v)
-            offset += old.nbytes
-        joined.update(roots)
-        removed.add(pos)
-    return [instr for pos, instr in enumerate(program) if pos not in removed] if removed else program
-
-
-def _pieces(instr):
-    """The pieces' Values of a join along the first axis into a C-ordered result, or None."""
-    if instr.kind != "out" or instr.fn not in (np.stack, np.concatenate) or len(instr.fresh) != 1 \
-            or len(instr.args) != 1 or type(instr.args[0]) not in (tuple, list) or not instr.args[0] \
-            or instr.kwargs.get("axis", 0) != 0 or instr.kwargs.get("dtype") is not None \
-            or not set(instr.kwargs) <= {"axis", "dtype"} or not _whole_c_ordered(instr.fresh[0][1]):
-        return None
-    if any(type(r) is not Ref for r in instr.args[0]):
-        return None
-    return [r.value for r in instr.args[0]]
-
-
-def _whole_c_ordered(v):
-    """Whether value v is its root's whole array, laid out in C order."""
-    strides, step = [], v.dtype.itemsize
-    for n in reversed(v.shape):
-        strides.append(step)
-        step *= n
-    return v.is_whole and all(s == c for s, c, n in zip(v.strides, reversed(strides), v.shape) if n > 1)
 
 
 # ------------------------------------------------------------------ 3. buffers
@@ -788,107 +625,3 @@ def _build(spec):
     if kind == "dict":
         return dict(zip(spec[1], (_build(item) for item in spec[2])))
     return spec[1]
-
-
-# ------------------------------------------------------------------ printing
-def _names(rec, checks):
-    """Names of the roots that are not buffers: in0.. inputs, p0.. parameters (and g0.. their
-    .grad), x0.. other external arrays, c0.. constants."""
-    names, counts = {}, collections.Counter()
-    for k, v in enumerate(rec.inputs):
-        names[v.root.id] = f"in{k}"
-    for k, (_, data, *_, grad_data) in enumerate(checks):
-        names.setdefault(rec.value_of(data).root.id, f"p{k}")
-        if grad_data is not None:
-            names.setdefault(rec.value_of(grad_data).root.id, f"g{k}")
-    for root in rec.roots:
-        if root.id not in names:
-            prefix = {"external": "x", "const": "c", "temp": "t", "input": "in"}[root.kind]
-            names[root.id] = f"{prefix}{counts[prefix]}"
-            counts[prefix] += 1
-    return names
-
-
-def _size(nbytes):
-    for unit in ("B", "KB", "MB", "GB"):
-        if nbytes < 1024 or unit == "GB":
-            return f"{nbytes:.0f} {unit}" if unit == "B" else f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-
-
-def _stats(rec, program, blocks, names):
-    temps = [r for r in rec.roots if r.kind == "temp"]
-    externals = [r for r in rec.roots if r.kind == "external"]
-    return {
-        "steps": len(program), "guards": sum(i.kind == "guard" for i in program),
-        "random": sum(i.kind == "random" for i in program), "refills": sum(i.kind == "refill" for i in program),
-        "buffers": len(blocks), "buffer_bytes": sum(b[3] for b in blocks),
-        "temps": len(temps), "temp_bytes": sum(r.nbytes for r in temps),
-        "input_bytes": sum(v.root.nbytes for v in rec.inputs),
-        "externals": len(externals), "external_bytes": sum(r.nbytes for r in externals),
-        "consts": sum(r.kind == "const" for r in rec.roots),
-        "ops": rec.ops, "calls": rec.calls,
-        "allocations": sum(r.kind in ("temp", "const") for r in rec.roots),
-        "allocated_bytes": sum(r.nbytes for r in rec.roots if r.kind in ("temp", "const")),
-    }
-
-
-_DTYPES = {"float32": "f32", "float64": "f64", "float16": "f16", "int64": "i64", "int32": "i32", "bool": "bool"}
-
-
-def _typed(v, name):
-    dtype = _DTYPES.get(v.dtype.name, v.dtype.name)
-    return f"{name(v)} {dtype}{list(v.shape)}".replace(" ", "", 0)
-
-
-def _fmt(obj, name):
-    if type(obj) is Ref:
-        return name(obj.value)
-    if type(obj) is slice:
-        parts = ["" if p is None else str(p) for p in (obj.start, obj.stop, obj.step)]
-        return ":".join(parts[:2] if obj.step is None else parts)
-    if type(obj) in (tuple, list):
-        left, right = "()" if type(obj) is tuple else "[]"
-        if len(obj) > 6:
-            return left + ", ".join(_fmt(o, name) for o in obj[:3]) + f", ... {len(obj)} items{right}"
-        return left + ", ".join(_fmt(o, name) for o in obj) + ("," if len(obj) == 1 and left == "(" else "") + right
-    if obj is Ellipsis:
-        return "..."
-    if isinstance(obj, np.ndarray):
-        return f"array{list(obj.shape)}"
-    text = getattr(obj, "__name__", None) or repr(obj)
-    return text if len(text) <= 24 else text[:21] + "..."
-
-
-def _short(where):
-    """A file:line with the file's path cut to its last two parts (minigrad/nn/functional.py:59)."""
-    path, _, line = where.rpartition(":")
-    return "/".join(path.replace("\\", "/").split("/")[-2:]) + ":" + line
-
-
-def _describe(instr, name):
-    """One line of the printed program."""
-    kind = instr.kind
-    if kind == "guard":
-        what = instr.label[len("guard "):-len("()")]
-        return f"guard {what}({_fmt(Ref(instr.reads[0]), name)}) == {instr.expected!r}   ({_short(instr.where)})"
-    if kind == "refill":
-        return f"{_typed(instr.writes[0], name)} = refill (a constant the step writes into)"
-    dst = ", ".join(_typed(v, name) for _, v in instr.fresh)
-    args = list(instr.args) if isinstance(instr.args, (tuple, list)) else [instr.args]
-    kwargs = {k: v for k, v in (instr.kwargs or {}).items()}
-    label = instr.label
-    if label == "[]":
-        call = f"{_fmt(args[0], name)}[{_fmt(args[1], name)[1:-1] if type(args[1]) is tuple else _fmt(args[1], name)}]"
-    elif label == "[]=":
-        index = _fmt(args[1], name)[1:-1] if type(args[1]) is tuple else _fmt(args[1], name)
-        return f"{_fmt(args[0], name)}[{index}] = {_fmt(args[2], name)}"
-    else:
-        text = ", ".join([_fmt(a, name) for a in (args[1:] if label.startswith(".") else args)]
-                         + [f"{k}={_fmt(v, name)}" for k, v in kwargs.items()])
-        call = f"{_fmt(args[0], name)}{label}({text})" if label.startswith(".") else f"{label}({text})"
-    if kind == "call":
-        written = ", ".join(_typed(v, name) for v in instr.writes)
-        note = f"   ({instr.note})" if instr.note else ""
-        return (f"{call}    -> {written}" if written else call) + note
-    return f"{dst} = {call}" + ("   (copied)" if kind == "copy" else "") + (f"   ({instr.note})" if instr.note else "")
