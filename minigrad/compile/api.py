@@ -68,9 +68,10 @@ def compile(fn=None, *, cache_size=8, reuse_buffers=True, exact=True):  # noqa: 
         reuse_buffers: let values whose lifetimes do not overlap share buffers.
         exact: True (the default) replays eager's numbers bit for bit. False also lets the
             planner add in another order where that is faster: a weight used at every step of
-            a recurrent layer gets its gradient as one product instead of one per step (about
-            10% faster on the small char-RNN with two BLAS threads); results then equal eager's
-            only up to float rounding (last bits).
+            a recurrent layer gets its gradient as one product instead of one per step (10-15%
+            faster on the small char-RNN with two BLAS threads, the same with one: the tall
+            product wins by using both cores); results then equal eager's only up to float
+            rounding (last bits).
     Returns:
         A callable `Compiled`; `.plan` is the plan of its last call. Used as `@mg.compile` or
         `@mg.compile(cache_size=...)`.
