@@ -6,8 +6,8 @@ compared with assert_array_equal: the first compiled call traces (and is eager),
 replay the plan.
 """
 import gc
-import warnings
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -768,4 +768,3 @@ def test_a_compiled_module_that_returns_a_graph_says_backward_after_the_call_can
             loss.backward()
             return loss
         mg.compile(step)(mg.randn(4, 3))
-

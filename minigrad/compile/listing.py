@@ -31,7 +31,7 @@ def size_text(nbytes):
         nbytes /= 1024
 
 
-def plan_stats(rec, program, blocks, names):
+def plan_stats(rec, program, blocks):
     temps = [r for r in rec.roots if r.kind == "temp"]
     externals = [r for r in rec.roots if r.kind == "external"]
     return {

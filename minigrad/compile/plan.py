@@ -97,7 +97,7 @@ class Plan:
         if self._blocks is None:
             rec, protected, reuse = self._layout_args
             self._blocks, self._block_of = _allocate(self.program, rec, protected, reuse)
-            self._stats = plan_stats(rec, self.program, self._blocks, self._names)
+            self._stats = plan_stats(rec, self.program, self._blocks)
             self._layout_args = None
         return self._block_of
 
@@ -495,7 +495,7 @@ def _numbers_as_arrays(args, nin):
     call skips the conversion each time (np.add(1, x) on a (32, 128) float32 x: 0.95 -> 0.64 us;
     the small char-RNN step has about 700 such calls)."""
     arrays = [a for a in args[:nin] if isinstance(a, np.ndarray)]
-    if len(arrays) != 1 or arrays[0].dtype.kind != "f" or len(arrays) == nin:
+    if len(arrays) != 1 or arrays[0].dtype.kind != "f":
         return args
     out = list(args)
     for k, a in enumerate(args[:nin]):
